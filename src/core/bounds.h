@@ -1,0 +1,38 @@
+/*
+ * bounds.h - every size limit newsroom enforces, in one place.
+ *
+ * Hitting one of these is a normal, reported error (a 4xx for a client, a
+ * one-line message for the CLI), never a crash. Change a limit here and the
+ * whole program follows; docs/limits.md explains the choices.
+ */
+#ifndef CORE_BOUNDS_H
+#define CORE_BOUNDS_H
+
+/* HTTP requests */
+#define BOUND_URL_LEN 2048             /* bytes of request target; 414 past it */
+#define BOUND_HEADER_BYTES (16 * 1024) /* all request headers; 431/400 past it */
+#define BOUND_BODY_BYTES (1024 * 1024) /* form/API bodies; 413 past it */
+#define BOUND_CONNECTIONS 4096         /* open connections in all */
+#define BOUND_CONNECTIONS_PER_IP 256   /* open connections from one address */
+#define BOUND_CONN_TIMEOUT_S 30        /* idle or half-sent request, seconds */
+#define BOUND_QUERY_PARAMS 32          /* query-string parameters kept */
+
+/* output */
+#define BOUND_PAGE_BYTES (4 * 1024 * 1024) /* one rendered response */
+#define BOUND_ARENA_BLOCK (64 * 1024)      /* first arena block, bytes */
+
+/* content */
+#define BOUND_TITLE_LEN 300         /* headline, bytes */
+#define BOUND_SLUG_LEN 120          /* bytes of a slug */
+#define BOUND_MARKDOWN (512 * 1024) /* article body source, bytes */
+#define BOUND_PAGE_SIZE 10          /* articles per archive/list page */
+#define BOUND_MAX_PAGE 100000       /* highest ?page= accepted */
+
+/* templates */
+#define BOUND_TMPL_DEPTH 64 /* nested sections/partials before refusing */
+
+/* site.conf */
+#define BOUND_CONF_LINE 1024   /* bytes in one line */
+#define BOUND_CONF_BYTES 65536 /* whole file */
+
+#endif

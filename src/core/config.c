@@ -1,0 +1,363 @@
+/*
+ * config.c - site.conf parsing and writing; see config.h.
+ *
+ * A table of keys, each with a validator, drives both the parser and the
+ * writer, so a new key is one row here plus one line in
+ * docs/configuration.md.
+ */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/bounds.h"
+
+enum kind { TEXT, URL, ZONE, LANG, LISTEN, UINT, BOOL };
+
+struct key {
+    const char *name;   /* key in site.conf */
+    enum kind kind;     /* validator */
+    size_t off;         /* offset of the field in struct config */
+    size_t size;        /* field size (text) */
+    unsigned lo, hi;    /* bounds (UINT) */
+    const char *doc;    /* comment written above the key */
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct key keys[] = {
+    {"title", TEXT, F(title), 0, 0, "The paper's name, shown in the masthead"},
+    {"description", TEXT, F(description), 0, 0,
+     "One line about the paper, for search engines and feeds"},
+    {"url", URL, F(url), 0, 0,
+     "Public address readers use (for links in feeds and emails)"},
+    {"timezone", ZONE, F(timezone), 0, 0,
+     "Time zone for dates on the site (IANA name)"},
+    {"language", LANG, F(language), 0, 0, "Language of the site (BCP 47)"},
+    {"listen", LISTEN, F(listen), 0, 0,
+     "Address and port `newsroom serve` listens on"},
+    {"database", TEXT, F(database), 0, 0,
+     "SQLite file (relative to the site directory) or database URL"},
+    {"reading_speed", UINT, F(reading_speed), 50, 1000,
+     "Words per minute for \"N min read\""},
+    {"page_size", UINT, F(page_size), 1, 100, "Articles per list page"},
+    {"access_log", BOOL, F(access_log), 0, 0,
+     "Log one line per request (yes/no)"},
+};
+
+#undef F
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->title, sizeof c->title, "%s", "The Newsroom");
+    snprintf(c->description, sizeof c->description, "%s",
+             "Independent news, funded by readers");
+    snprintf(c->url, sizeof c->url, "%s", "http://127.0.0.1:8080");
+    snprintf(c->timezone, sizeof c->timezone, "%s", "UTC");
+    snprintf(c->language, sizeof c->language, "%s", "en");
+    snprintf(c->listen, sizeof c->listen, "%s", "127.0.0.1:8080");
+    snprintf(c->database, sizeof c->database, "%s", "newsroom.db");
+    c->reading_speed = 230;
+    c->page_size = BOUND_PAGE_SIZE;
+    c->access_log = 0;
+}
+
+static int valid_url(const char *v)
+{
+    const char *host;
+    if (strncmp(v, "https://", 8) == 0)
+        host = v + 8;
+    else if (strncmp(v, "http://", 7) == 0)
+        host = v + 7;
+    else
+        return 0;
+    if (!*host || *host == '/')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
+            *p == '>' || *p == '\\' || *p == '?' || *p == '#')
+            return 0;
+    return 1;
+}
+
+static int valid_zone(const char *v)
+{
+    char path[256];
+    struct stat st;
+    if (strcmp(v, "UTC") == 0)
+        return 1;
+    if (!*v || v[0] == '/' || strstr(v, ".."))
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p))
+            return 0;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", v);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int valid_lang(const char *v)
+{
+    size_t n = 0;
+    while (islower((unsigned char)v[n]))
+        n++;
+    if (n < 2 || n > 3)
+        return 0;
+    for (const char *p = v + n; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            return 0;
+    return v[n] == '\0' || (v[n] == '-' && v[n + 1]);
+}
+
+static int valid_listen(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    if (!colon || colon[1] == '\0')
+        return 0;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || port < 0 || port > 65535)
+        return 0;
+    for (const char *p = v; p < colon; p++)
+        if (!isxdigit((unsigned char)*p) && !strchr(".:[]", *p) &&
+            !isalpha((unsigned char)*p))
+            return 0;
+    return 1;
+}
+
+static const char *expect(enum kind k)
+{
+    switch (k) {
+    case URL:
+        return "expected an http:// or https:// address without query";
+    case ZONE:
+        return "expected a time zone name such as Europe/London";
+    case LANG:
+        return "expected a language tag such as en or uk";
+    case LISTEN:
+        return "expected ADDRESS:PORT such as 127.0.0.1:8080";
+    case UINT:
+        return "expected a whole number";
+    case BOOL:
+        return "expected yes or no";
+    default:
+        return "expected text";
+    }
+}
+
+static int set(struct config *c, const struct key *k, const char *v)
+{
+    char *field = (char *)c + k->off;
+    char *end;
+
+    switch (k->kind) {
+    case UINT: {
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (errno || end == v || *end || !isdigit((unsigned char)*v) ||
+            n < k->lo || n > k->hi)
+            return -1;
+        *(unsigned *)(void *)field = (unsigned)n;
+        return 0;
+    }
+    case BOOL:
+        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
+            !strcmp(v, "1"))
+            *(int *)(void *)field = 1;
+        else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+                 !strcmp(v, "off") || !strcmp(v, "0"))
+            *(int *)(void *)field = 0;
+        else
+            return -1;
+        return 0;
+    case URL:
+        if (!valid_url(v))
+            return -1;
+        break;
+    case ZONE:
+        if (!valid_zone(v))
+            return -1;
+        break;
+    case LANG:
+        if (!valid_lang(v))
+            return -1;
+        break;
+    case LISTEN:
+        if (!valid_listen(v))
+            return -1;
+        break;
+    case TEXT:
+        if (!*v)
+            return -1;
+        break;
+    }
+    if (strlen(v) >= k->size)
+        return -1;
+    snprintf(field, k->size, "%s", v);
+    if (k->kind == URL) {
+        size_t n = strlen(field);
+        while (n > 0 && field[n - 1] == '/')
+            field[--n] = '\0';
+    }
+    return 0;
+}
+
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+                   : (c >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n || (len == 2 && c < 0xc2))
+            return 0;
+        for (size_t j = 1; j < len; j++)
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+int config_parse(struct config *c, const char *name, const char *text,
+                 size_t len, char *err, size_t errlen)
+{
+    const char *p = text, *end = text + len;
+    unsigned lineno = 0;
+
+    if (len > BOUND_CONF_BYTES) {
+        snprintf(err, errlen, "%s: file too large (limit %d bytes)", name,
+                 BOUND_CONF_BYTES);
+        return -1;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        char line[BOUND_CONF_LINE + 1];
+        size_t n = (size_t)(le - p);
+
+        lineno++;
+        if (n > BOUND_CONF_LINE) {
+            snprintf(err, errlen, "%s:%u: line too long (limit %d bytes)",
+                     name, lineno, BOUND_CONF_LINE);
+            return -1;
+        }
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p = nl ? nl + 1 : end;
+        if (memchr(line, '\0', n)) {
+            snprintf(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+            return -1;
+        }
+        if (!utf8_ok((const unsigned char *)line, n)) {
+            snprintf(err, errlen, "%s:%u: invalid UTF-8", name, lineno);
+            return -1;
+        }
+        while (n > 0 && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%u: expected 'key = value'", name,
+                     lineno);
+            return -1;
+        }
+        char *k = s, *ke = eq;
+        while (ke > k && isspace((unsigned char)ke[-1]))
+            ke--;
+        *ke = '\0';
+        char *v = eq + 1;
+        while (isspace((unsigned char)*v))
+            v++;
+        if (*v == '"' && n > 1 && line[n - 1] == '"' && v != line + n - 1) {
+            line[n - 1] = '\0';
+            v++;
+        }
+        const struct key *key = NULL;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(keys[i].name, k) == 0)
+                key = &keys[i];
+        if (!key) {
+            snprintf(err, errlen, "%s:%u: unknown key '%.64s'", name, lineno,
+                     k);
+            return -1;
+        }
+        if (set(c, key, v) < 0) {
+            if (key->kind == UINT)
+                snprintf(err, errlen,
+                         "%s:%u: bad value for '%s': expected a whole "
+                         "number from %u to %u",
+                         name, lineno, key->name, key->lo, key->hi);
+            else
+                snprintf(err, errlen, "%s:%u: bad value for '%s': %s", name,
+                         lineno, key->name, expect(key->kind));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    char text[BOUND_CONF_BYTES + 1];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    n = read(fd, text, sizeof text);
+    close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return config_parse(c, path, text, (size_t)n, err, errlen);
+}
+
+int config_write(const struct config *c, const char *path, char *err,
+                 size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    FILE *f;
+
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        snprintf(err, errlen, "cannot create '%s': %s", path,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "# newsroom site settings: `key = value`; every key is "
+               "optional.\n# See docs/configuration.md.\n");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct key *k = &keys[i];
+        const char *field = (const char *)c + k->off;
+        fprintf(f, "\n# %s\n", k->doc);
+        if (k->kind == UINT)
+            fprintf(f, "%s = %u\n", k->name,
+                    *(const unsigned *)(const void *)field);
+        else if (k->kind == BOOL)
+            fprintf(f, "%s = %s\n", k->name,
+                    *(const int *)(const void *)field ? "yes" : "no");
+        else
+            fprintf(f, "%s = %s\n", k->name, field);
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * config.h - a site's settings, read from DIR/site.conf.
+ *
+ * The file is `key = value` lines; `#` starts a comment line; blank lines are
+ * ignored. Every key is optional (config_defaults() gives each one a sane
+ * value); an unknown key or a bad value is an error naming file, line and
+ * key, e.g. "site.conf:4: unknown key 'titel'". docs/configuration.md lists
+ * the keys.
+ */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+    char title[256];       /* the paper's name */
+    char description[512]; /* one line, for meta description and feeds */
+    char url[512];         /* public base URL, no trailing slash */
+    char timezone[64];     /* IANA zone, "Europe/London" */
+    char language[36];     /* BCP 47 tag, "en" */
+    char listen[128];      /* "ADDR:PORT" the server listens on */
+    char database[1024];   /* "newsroom.db" (relative to DIR) or a URL */
+    unsigned reading_speed; /* words per minute, 50..1000 */
+    unsigned page_size;    /* articles per list page, 1..100 */
+    int access_log;        /* 1 = one log line per request */
+};
+
+/* Fills every field with its default. */
+void config_defaults(struct config *c);
+
+/* Loads path over the defaults. Returns 0, or -1 with a one-line reason in
+ * err ("site.conf:4: bad value for 'reading_speed': ..."); a missing file is
+ * an error too. */
+int config_load(struct config *c, const char *path, char *err,
+                size_t errlen);
+
+/* Parses text (len bytes) as if it were the file `name`; what config_load
+ * does after reading. Exposed for tests. */
+int config_parse(struct config *c, const char *name, const char *text,
+                 size_t len, char *err, size_t errlen);
+
+/* Writes a commented site.conf holding c's values to path (which must not
+ * exist). 0 or -1 with the reason in err. */
+int config_write(const struct config *c, const char *path, char *err,
+                 size_t errlen);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * http.h - the HTTP server newsroom runs on: listening, routing, requests
+ * and responses. GNU libmicrohttpd does the protocol work underneath; this
+ * header is the only way in, so nothing above src/http sees microhttpd.h.
+ *
+ * A request flows: accept -> bounded parse (target, headers, body) ->
+ * checks the layer does for every request (path decoding, size limits) ->
+ * route lookup in the caller's const table -> handler -> one response.
+ * The handler sends exactly one response with http_resp_send*() or
+ * http_error(); everything it allocates comes from http_req_arena(), which
+ * is released once, after the response went out.
+ *
+ * For every response the layer adds security headers (nosniff, referrer
+ * policy, frame denial, a default Content-Security-Policy) unless the
+ * handler set its own, and answers conditional GETs (If-None-Match,
+ * If-Modified-Since) with 304 when the handler's ETag / Last-Modified
+ * match. docs/http.md lists the limits and the status codes.
+ */
+#ifndef HTTP_HTTP_H
+#define HTTP_HTTP_H
+
+#include <stddef.h>
+
+struct arena;
+struct http_req;    /* one per request; lives until its response is sent */
+struct http_server; /* a listening server and its threads */
+
+/* Request methods, as bits so that a route can accept several. A request
+ * with any other method never reaches a handler (the layer answers 501). */
+enum http_method {
+    HTTP_GET = 1,
+    HTTP_HEAD = 2,
+    HTTP_POST = 4,
+    HTTP_PUT = 8,
+    HTTP_DELETE = 16,
+    HTTP_PATCH = 32,
+    HTTP_OPTIONS = 64
+};
+
+/* A handler sends one response and returns its status (the return value
+ * of http_resp_send() and friends does), or -1 if it failed before
+ * sending anything: the layer then answers 500. app is cfg->app. */
+typedef int (*http_handler_fn)(struct http_req *req, void *app);
+
+/*
+ * One row of the routes table. Patterns are matched against the decoded
+ * path, in table order:
+ *   "/"               exactly "/"
+ *   "/author/:slug/"  ":name" captures one non-empty path segment
+ *   "/assets/" "*"    (one string) a final '*' right after a '/' captures
+ *                     the rest of the path, maybe ""
+ * A route accepting HTTP_GET also answers HEAD (same headers, no body).
+ */
+struct http_route {
+    unsigned methods;    /* OR of enum http_method */
+    const char *pattern; /* see above; static string */
+    http_handler_fn fn;  /* called when path and method match */
+};
+
+struct http_config {
+    const char *listen; /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all);
+                           port 0 picks a free port */
+    unsigned threads;   /* worker threads; 0 = one per online core */
+    const struct http_route *routes; /* table owned by the caller; must
+                                        outlive the server */
+    size_t nroutes;                  /* rows in routes */
+    http_handler_fn not_found;       /* renders the 404 page; NULL = plain */
+    void (*error_page)(struct http_req *req, int status, const char *message,
+                       void *app); /* renders a 4xx/5xx page with
+                                      http_resp_send(); NULL = plain text */
+    void *app;                     /* passed to every handler */
+    int access_log; /* 1 = one log_info line per request */
+};
+
+/*
+ * Listens on cfg->listen and starts serving on background threads.
+ * cfg is copied; cfg->routes and cfg->app must outlive the server.
+ * Ignores SIGPIPE process-wide.
+ * Returns the server, or NULL with a one-line reason in err, e.g.
+ * "cannot listen on '127.0.0.1:8080': Address already in use".
+ */
+struct http_server *http_server_start(const struct http_config *cfg,
+                                      char *err, size_t errlen);
+/* The TCP port the server listens on (useful after asking for port 0). */
+unsigned http_server_port(const struct http_server *srv);
+/* Stops listening, closes every connection (waiting for running handlers
+ * to return) and frees the server. NULL is fine. */
+void http_server_stop(struct http_server *srv);
+
+/* ---- the request (valid until the response is sent) ---- */
+
+/* The per-request arena: released right after the response is sent. */
+struct arena *http_req_arena(struct http_req *req);
+/* The request method; 0 for one outside enum http_method (only seen by
+ * error_page). */
+enum http_method http_req_method(const struct http_req *req);
+/* The method as sent, e.g. "GET". */
+const char *http_req_method_name(const struct http_req *req);
+/* The decoded path, e.g. "/author/jane-doe/": valid UTF-8, starts with
+ * '/', no NUL or control characters, no "." or ".." segments. */
+const char *http_req_path(const struct http_req *req);
+/* The request target as sent, e.g. "/search?q=caf%C3%A9". */
+const char *http_req_target(const struct http_req *req);
+/* The route capture called name ("slug" for ":slug", "*" for the
+ * wildcard), decoded; NULL if the route has no such capture. */
+const char *http_req_param(const struct http_req *req, const char *name);
+/* The first query-string argument called name, decoded ('+' is a space);
+ * "" for "?name" without '='; NULL if absent. The first
+ * BOUND_QUERY_PARAMS arguments are kept. */
+const char *http_req_query(const struct http_req *req, const char *name);
+/* The request header called name (any case), or NULL. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* The body (NUL-terminated for convenience) and its length in *len;
+ * NULL with *len = 0 when there is none. At most BOUND_BODY_BYTES. */
+const char *http_req_body(const struct http_req *req, size_t *len);
+/* The first field called name of an application/x-www-form-urlencoded
+ * body, decoded and valid UTF-8; NULL if absent or not a form body. */
+const char *http_req_form(const struct http_req *req, const char *name);
+/* The cookie called name, or NULL. */
+const char *http_req_cookie(const struct http_req *req, const char *name);
+/* The peer's address as text ("192.0.2.7", "2001:db8::1"); "" if
+ * unknown. IPv4 clients of a dual-stack listener show as IPv4. */
+const char *http_req_client_ip(struct http_req *req);
+
+/* ---- the response: exactly one per request ---- */
+
+/*
+ * Adds a response header for the response this request will send (call
+ * before http_resp_send*). name and value are copied. Refuses (logs,
+ * returns -1) a name that is not an RFC 9110 token, a value containing
+ * CR, LF or another control character, Content-Length and
+ * Transfer-Encoding (the layer sets those), and any call after the
+ * response was sent. Returns 0 on success. May be called several times
+ * with the same name (Set-Cookie).
+ */
+int http_resp_header(struct http_req *req, const char *name,
+                     const char *value);
+/*
+ * Sends the response: status, Content-Type (NULL for none), len bytes of
+ * body (copied). A 200 to GET/HEAD becomes a bodiless 304 when the
+ * request's validators match the ETag / Last-Modified set with
+ * http_resp_header(). HEAD requests get the headers only, with the
+ * Content-Length of the full body.
+ * Returns the status actually sent (200 or 304, ...), -1 if a response
+ * was already sent or MHD refused it (logged).
+ */
+int http_resp_send(struct http_req *req, int status, const char *type,
+                   const void *body, size_t len);
+/* Like http_resp_send() without copying: body must stay valid until the
+ * request is done - static data, memory from http_req_arena(req), or a
+ * cache entry the caller keeps alive (arena_defer a release). */
+int http_resp_send_static(struct http_req *req, int status,
+                          const char *type, const void *body, size_t len);
+/* Sends a redirect (301, 302, 303, 307 or 308) to location, which must
+ * not contain CR or LF. Returns the status, or -1 (nothing sent). */
+int http_resp_redirect(struct http_req *req, int status,
+                       const char *location);
+/* Sends an error page for status (4xx/5xx) through cfg->error_page, or as
+ * plain text "message\n" when there is none (or it sent nothing).
+ * Returns the status sent, or -1. */
+int http_error(struct http_req *req, int status, const char *message);
+
+#endif

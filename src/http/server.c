@@ -1,0 +1,1000 @@
+/*
+ * server.c - the libmicrohttpd (MHD 0.9.75) adapter behind http.h: the
+ * listening socket, MHD's callbacks, dispatch through the routes table and
+ * building responses (security headers, conditional GET).
+ *
+ * DESIGN
+ * One request, as MHD drives it:
+ *  1. uri_logged(): the request line is parsed. We make the struct
+ *     http_req here (MHD hands it back as *con_cls), copy the raw target
+ *     (MHD rewrites its copy in place) and start the clock.
+ *  2. on_access(), first call: all headers are in. begin() checks the
+ *     target length (414), header bytes (431), decodes path and query
+ *     (400) and a declared Content-Length (413, answered at once: MHD
+ *     then drops the body and closes). Other errors are only noted.
+ *  3. on_access() with upload data: body bytes, appended to a bounded
+ *     buffer; past BOUND_BODY_BYTES they are counted, not kept (413).
+ *  4. on_access() with no more data: dispatch() answers - a noted error,
+ *     or the route's handler. Answering here, not on the first call, is
+ *     what keeps keep-alive connections open (DESIGN.md, "HTTP").
+ *  5. request_done(): MHD sent the response or lost the connection. The
+ *     only place a request's arena (and the request) is released.
+ * Requests MHD rejects by itself (request line past the connection's
+ * memory, garbage) never reach step 2; MHD answers 400/414/431 itself.
+ *
+ * MHD's own %-unescaping is switched off (unescape_none()): its decoded
+ * path is a C string, so "%00" would silently cut it short. We decode the
+ * raw target ourselves (form.c) and reject what we cannot serve.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/bounds.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "http/http_internal.h"
+
+/* Bytes of body MHD may deliver past the limit before we hang up instead
+ * of reading on to answer 413 (only chunked bodies get that far). */
+#define DISCARD_LIMIT (4 * (size_t)BOUND_BODY_BYTES)
+
+struct http_server {
+    struct MHD_Daemon *daemon; /* running daemon */
+    struct http_config cfg;    /* copy of the caller's config */
+    unsigned port;             /* bound TCP port */
+};
+
+/* A response header the handler asked for, kept until the response is
+ * built. */
+struct resp_hdr {
+    struct resp_hdr *next; /* next header in insertion order, or NULL */
+    const char *name;      /* token, in the request arena */
+    const char *value;     /* no control characters, in the arena */
+};
+
+struct http_req {
+    struct arena arena;          /* everything below lives here */
+    struct http_server *srv;     /* owning server */
+    struct MHD_Connection *conn; /* NULL until the first access call */
+    const char *target;          /* raw request target, NUL-terminated */
+    size_t target_len;           /* bytes of target */
+    const char *method_name;     /* as sent; NULL until the first call */
+    enum http_method method;     /* 0 for a method outside the enum */
+    char *path;                  /* decoded path; NULL if rejected */
+    struct http_kv *query;       /* decoded query arguments */
+    size_t nquery;               /* entries in query */
+    struct http_kv *form;        /* decoded form fields, or NULL */
+    size_t nform;                /* entries in form */
+    struct http_kv params[HTTP_MAX_PARAMS]; /* route captures */
+    size_t nparams;                         /* entries in params */
+    struct buf body;             /* request body, at most BOUND_BODY_BYTES */
+    size_t body_seen;            /* body bytes received, kept or not */
+    int reject;                  /* status to answer instead, or 0 */
+    const char *reject_msg;      /* message for reject */
+    int in_error_page;           /* 1 while cfg->error_page runs */
+    struct resp_hdr *hdrs;       /* response headers set so far */
+    struct resp_hdr **hdrs_tail; /* where the next one goes */
+    int status;                  /* status sent; 0 = nothing sent yet */
+    size_t bytes_out;            /* body bytes sent (0 for HEAD, 304) */
+    struct timespec t0;          /* when the request line arrived */
+    const char *ip;              /* client address text, or NULL */
+};
+
+/* Headers every response carries unless the handler set its own. */
+static const struct {
+    const char *name;
+    const char *value;
+} default_headers[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "strict-origin-when-cross-origin"},
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+     "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+     "form-action 'self'"},
+};
+
+/* Headers a 304 keeps from the response it stands for (RFC 9110 15.4.5). */
+static const char *const keep_on_304[] = {
+    "ETag", "Cache-Control", "Last-Modified", "Expires", "Vary",
+    "Content-Location", "Date",
+};
+
+static const struct {
+    const char *name;
+    enum http_method method;
+} methods[] = {
+    {"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+    {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
+    {"OPTIONS", HTTP_OPTIONS},
+};
+
+static int send_body(struct http_req *req, int status, const char *type,
+                     const void *body, size_t len,
+                     enum MHD_ResponseMemoryMode mode);
+
+/* ---- small helpers ---- */
+
+static enum http_method method_from_name(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(name, methods[i].name) == 0)
+            return methods[i].method;
+    return 0;
+}
+
+/* 1 for an RFC 9110 5.6.2 token character. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* The response header called name the handler set, or NULL. */
+static const char *resp_hdr_find(const struct http_req *req,
+                                 const char *name)
+{
+    const struct resp_hdr *h;
+
+    for (h = req->hdrs; h; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return h->value;
+    return NULL;
+}
+
+/* Notes the first error found before dispatch; dispatch() answers it. */
+static void reject(struct http_req *req, int status, const char *msg)
+{
+    if (req->reject)
+        return;
+    req->reject = status;
+    req->reject_msg = msg;
+}
+
+/* "GET, HEAD, POST" for the method bits in allowed. */
+static const char *allow_list(struct http_req *req, unsigned allowed)
+{
+    char list[80];
+    size_t i, n = 0;
+
+    list[0] = '\0';
+    for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (!(allowed & methods[i].method))
+            continue;
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
+                              n ? ", " : "", methods[i].name);
+    }
+    return arena_strdup(&req->arena, list);
+}
+
+/* Copy of s for a log line: control bytes become '?', at most max
+ * bytes. */
+static char *log_safe(struct arena *a, const char *s, size_t max)
+{
+    size_t i, n = strlen(s);
+    char *d;
+
+    if (n > max)
+        n = max;
+    d = arena_strndup(a, s, n);
+    for (i = 0; i < n; i++)
+        if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
+            d[i] = '?';
+    return d;
+}
+
+/* ---- request lifecycle (MHD callbacks) ---- */
+
+static struct http_req *req_new(struct http_server *srv, const char *uri)
+{
+    struct http_req *req = calloc(1, sizeof *req);
+
+    if (!req) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    arena_init(&req->arena);
+    req->srv = srv;
+    req->target_len = strlen(uri);
+    req->target = arena_strndup(&req->arena, uri, req->target_len);
+    req->hdrs_tail = &req->hdrs;
+    buf_init(&req->body, BOUND_BODY_BYTES);
+    clock_gettime(CLOCK_MONOTONIC, &req->t0);
+    return req;
+}
+
+static void req_free(struct http_req *req)
+{
+    buf_release(&req->body);
+    arena_release(&req->arena);
+    free(req);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the raw target, before MHD touches it. */
+static void *uri_logged(void *cls, const char *uri,
+                        struct MHD_Connection *conn)
+{
+    (void)conn;
+    return req_new(cls, uri);
+}
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: leave MHD's copy alone (see DESIGN). */
+static size_t unescape_none(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
+static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind,
+                                        const char *key, const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": \r\n" */
+    return MHD_YES;
+}
+
+/* Notes the first problem with the target or the headers (414, 431,
+ * 400); dispatch() answers it once the request is complete. */
+static void check_request(struct http_req *req)
+{
+    struct arena *a = &req->arena;
+    size_t header_bytes = 0, path_len;
+    const char *q, *msg;
+    long n;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_bytes,
+                              &header_bytes);
+    if (req->target_len > BOUND_URL_LEN) {
+        reject(req, 414,
+               arena_printf(a, "request target is longer than %d bytes",
+                            BOUND_URL_LEN));
+        return;
+    }
+    if (header_bytes > BOUND_HEADER_BYTES) {
+        reject(req, 431,
+               arena_printf(a, "request headers are larger than %d bytes",
+                            BOUND_HEADER_BYTES));
+        return;
+    }
+    q = memchr(req->target, '?', req->target_len);
+    path_len = q ? (size_t)(q - req->target) : req->target_len;
+    msg = http_path_decode(a, req->target, path_len, &req->path);
+    if (msg) {
+        reject(req, 400, msg);
+        return;
+    }
+    if (!q)
+        return;
+    req->query = arena_alloc(a, BOUND_QUERY_PARAMS * sizeof *req->query);
+    n = http_urlencoded_parse(a, q + 1, req->target_len - path_len - 1,
+                              req->query, BOUND_QUERY_PARAMS);
+    if (n < 0)
+        reject(req, 400,
+               "query string contains a NUL byte or is not valid UTF-8");
+    else
+        req->nquery = (size_t)n;
+}
+
+/* First access call: the headers are complete. A declared body over the
+ * limit is answered now (MHD then discards the body and closes); other
+ * problems wait for dispatch(). 0, or -1 to hang up. */
+static int begin(struct http_req *req, struct MHD_Connection *conn,
+                 const char *method)
+{
+    const char *cl;
+
+    req->conn = conn;
+    req->method_name = arena_strdup(&req->arena, method);
+    req->method = method_from_name(method);
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > BOUND_BODY_BYTES) {
+        const char *msg = arena_printf(&req->arena,
+                                       "request body is larger than %d bytes",
+                                       BOUND_BODY_BYTES);
+
+        return http_error(req, 413, msg) < 0 ? -1 : 0;
+    }
+    check_request(req);
+    return 0;
+}
+
+/* Upload data: keep up to the limit, count the rest. 0, or -1 to hang
+ * up on a client that keeps sending far past it. */
+static int take_body(struct http_req *req, const char *data, size_t n)
+{
+    req->body_seen += n;
+    if (req->reject || req->body.overflow)
+        return req->body_seen > DISCARD_LIMIT ? -1 : 0;
+    if (buf_add(&req->body, data, n) < 0)
+        reject(req, 413,
+               arena_printf(&req->arena,
+                            "request body is larger than %d bytes",
+                            BOUND_BODY_BYTES));
+    return 0;
+}
+
+/* Parses an application/x-www-form-urlencoded body into req->form. */
+static int parse_form(struct http_req *req)
+{
+    const char *type = http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    size_t tl = sizeof form_type - 1;
+    long n;
+
+    if (!type || strncasecmp(type, form_type, tl) != 0 ||
+        (type[tl] != '\0' && type[tl] != ';' && type[tl] != ' '))
+        return 0;
+    req->form = arena_alloc(&req->arena,
+                            HTTP_FORM_FIELDS * sizeof *req->form);
+    n = http_urlencoded_parse(&req->arena, req->body.data ? req->body.data
+                                                          : "",
+                              req->body.len, req->form, HTTP_FORM_FIELDS);
+    if (n < 0)
+        return -1;
+    req->nform = (size_t)n;
+    return 0;
+}
+
+static void call_handler(struct http_req *req, http_handler_fn fn)
+{
+    int rc = fn(req, req->srv->cfg.app);
+
+    if (req->status)
+        return;
+    if (rc >= 0)
+        log_error("handler for '%s' returned %d without sending a response",
+                  log_safe(&req->arena, req->target, 200), rc);
+    http_error(req, 500, "internal server error");
+}
+
+/* Last access call: the request is complete; answer it. */
+static void dispatch(struct http_req *req)
+{
+    const struct http_config *cfg = &req->srv->cfg;
+    const struct http_route *hit = NULL;
+    struct http_capture caps[HTTP_MAX_PARAMS], hit_caps[HTTP_MAX_PARAMS];
+    size_t i, ncaps = 0, nhit = 0;
+    unsigned allowed = 0;
+
+    if (req->reject) {
+        http_error(req, req->reject, req->reject_msg);
+        return;
+    }
+    if (parse_form(req) < 0) {
+        http_error(req, 400, "form data contains a NUL byte or is not "
+                             "valid UTF-8");
+        return;
+    }
+    for (i = 0; i < cfg->nroutes; i++) {
+        const struct http_route *r = &cfg->routes[i];
+        unsigned m = r->methods & HTTP_GET ? r->methods | HTTP_HEAD
+                                           : r->methods;
+
+        if (!http_route_match(r->pattern, req->path, caps, &ncaps))
+            continue;
+        allowed |= m;
+        if (!hit && (m & req->method)) {
+            hit = r;
+            nhit = ncaps;
+            memcpy(hit_caps, caps, ncaps * sizeof caps[0]);
+        }
+    }
+    if (hit) {
+        for (i = 0; i < nhit; i++) {
+            req->params[i].key = arena_strndup(&req->arena, hit_caps[i].name,
+                                               hit_caps[i].name_len);
+            req->params[i].val = arena_strndup(&req->arena, hit_caps[i].val,
+                                               hit_caps[i].len);
+        }
+        req->nparams = nhit;
+        call_handler(req, hit->fn);
+        return;
+    }
+    if (allowed)
+        http_resp_header(req, "Allow",
+                         allow_list(req, allowed | HTTP_OPTIONS));
+    if (!req->method) {
+        http_error(req, 501,
+                   arena_printf(&req->arena, "method '%s' is not supported",
+                                log_safe(&req->arena, req->method_name, 32)));
+    } else if (!allowed) {
+        if (cfg->not_found)
+            call_handler(req, cfg->not_found);
+        else
+            http_error(req, 404, "not found");
+    } else if (req->method == HTTP_OPTIONS) {
+        send_body(req, 204, NULL, "", 0, MHD_RESPMEM_PERSISTENT);
+    } else {
+        http_error(req, 405,
+                   arena_printf(&req->arena,
+                                "method %s is not allowed here",
+                                req->method_name));
+    }
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    struct http_req *req = *con_cls;
+
+    (void)version;
+    if (!req) { /* no URI log call for this request: should not happen */
+        req = req_new(cls, url);
+        *con_cls = req;
+    }
+    if (!req->conn)
+        return begin(req, conn, method) < 0 ? MHD_NO : MHD_YES;
+    if (*upload_size) {
+        int rc = take_body(req, upload, *upload_size);
+
+        *upload_size = 0;
+        return rc < 0 ? MHD_NO : MHD_YES;
+    }
+    if (!req->status)
+        dispatch(req);
+    return req->status > 0 ? MHD_YES : MHD_NO;
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the one place a request is released. */
+static void request_done(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_req *req = *con_cls;
+    struct timespec t1;
+    long long us;
+
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    *con_cls = NULL;
+    if (srv->cfg.access_log) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us = (long long)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
+             (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+        log_info("%s %s %d %zu %lld",
+                 req->method_name
+                     ? log_safe(&req->arena, req->method_name, 32)
+                     : "-",
+                 log_safe(&req->arena, req->target, 512), req->status,
+                 req->bytes_out, us);
+    }
+    req_free(req);
+}
+
+/* MHD_OPTION_EXTERNAL_LOGGER: MHD's diagnostics into our log. What a
+ * client did wrong is debug noise (the access log shows it); the rest
+ * (limits reached, accept/thread/socket failures) is for operators. */
+__attribute__((format(printf, 2, 0))) static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    static const char *const client_faults[] = {
+        "Error processing request", "closed by remote", "Failed to parse",
+        "Not enough memory in pool", "reset", "timed out", "timeout",
+    };
+    enum log_level level = LOG_WARN;
+    char line[512];
+    size_t i, n;
+
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    for (i = 0; i < sizeof client_faults / sizeof client_faults[0]; i++)
+        if (strstr(line, client_faults[i]))
+            level = LOG_DEBUG;
+    log_msg(level, "http: %s", line);
+}
+
+/* ---- request accessors ---- */
+
+struct arena *http_req_arena(struct http_req *req)
+{
+    return &req->arena;
+}
+
+enum http_method http_req_method(const struct http_req *req)
+{
+    return req->method;
+}
+
+const char *http_req_method_name(const struct http_req *req)
+{
+    return req->method_name ? req->method_name : "";
+}
+
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path ? req->path : "";
+}
+
+const char *http_req_target(const struct http_req *req)
+{
+    return req->target;
+}
+
+static const char *kv_find(const struct http_kv *kv, size_t n,
+                           const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(kv[i].key, key) == 0)
+            return kv[i].val;
+    return NULL;
+}
+
+const char *http_req_param(const struct http_req *req, const char *name)
+{
+    return kv_find(req->params, req->nparams, name);
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+    return kv_find(req->query, req->nquery, name);
+}
+
+const char *http_req_form(const struct http_req *req, const char *name)
+{
+    return kv_find(req->form, req->nform, name);
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return req->conn ? MHD_lookup_connection_value(req->conn,
+                                                   MHD_HEADER_KIND, name)
+                     : NULL;
+}
+
+const char *http_req_cookie(const struct http_req *req, const char *name)
+{
+    return req->conn ? MHD_lookup_connection_value(req->conn,
+                                                   MHD_COOKIE_KIND, name)
+                     : NULL;
+}
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.len ? req->body.data : NULL;
+}
+
+const char *http_req_client_ip(struct http_req *req)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct sockaddr *sa;
+    char text[INET6_ADDRSTRLEN] = "";
+
+    if (req->ip)
+        return req->ip;
+    ci = req->conn ? MHD_get_connection_info(
+                         req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+                   : NULL;
+    sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text,
+                      sizeof text);
+        else
+            inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    }
+    req->ip = arena_strdup(&req->arena, text);
+    return req->ip;
+}
+
+/* ---- responses ---- */
+
+int http_resp_header(struct http_req *req, const char *name,
+                     const char *value)
+{
+    struct resp_hdr *h;
+    const unsigned char *v;
+
+    if (req->status) {
+        log_error("cannot add response header '%s': response already sent",
+                  is_token(name) ? name : "?");
+        return -1;
+    }
+    if (!is_token(name)) {
+        log_error("refusing response header with a bad name");
+        return -1;
+    }
+    if (strcasecmp(name, "Content-Length") == 0 ||
+        strcasecmp(name, "Transfer-Encoding") == 0) {
+        log_error("refusing response header '%s': set by the http layer",
+                  name);
+        return -1;
+    }
+    for (v = (const unsigned char *)value; *v; v++) {
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f) {
+            log_error("refusing response header '%s': value contains CR, "
+                      "LF or another control character",
+                      name);
+            return -1;
+        }
+    }
+    h = arena_alloc(&req->arena, sizeof *h);
+    h->next = NULL;
+    h->name = arena_strdup(&req->arena, name);
+    h->value = arena_strdup(&req->arena, value);
+    *req->hdrs_tail = h;
+    req->hdrs_tail = &h->next;
+    return 0;
+}
+
+/* 1 if the request's validators match the response being sent, so a
+ * 200 becomes 304 (RFC 9110 13.2.2: If-None-Match wins). */
+static int not_modified(const struct http_req *req)
+{
+    const char *inm = http_req_header(req, "If-None-Match");
+    const char *ims, *lm;
+    time_t since, modified;
+
+    if (inm) {
+        const char *etag = resp_hdr_find(req, "ETag");
+
+        return etag && http_etag_match(inm, etag);
+    }
+    ims = http_req_header(req, "If-Modified-Since");
+    lm = resp_hdr_find(req, "Last-Modified");
+    if (!ims || !lm || http_date_parse(ims, &since) < 0 ||
+        http_date_parse(lm, &modified) < 0)
+        return 0;
+    return modified <= since;
+}
+
+static int kept_on_304(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof keep_on_304 / sizeof keep_on_304[0]; i++)
+        if (strcasecmp(name, keep_on_304[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_header(struct MHD_Response *resp, const char *name,
+                       const char *value)
+{
+    if (MHD_add_response_header(resp, name, value) != MHD_YES)
+        log_error("cannot add response header '%s'", name);
+}
+
+static int send_body(struct http_req *req, int status, const char *type,
+                     const void *body, size_t len,
+                     enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp;
+    const struct resp_hdr *h;
+    int not_mod = 0;
+    size_t i;
+
+    if (req->status || !req->conn) {
+        log_error("cannot send response %d for '%s': %s", status,
+                  log_safe(&req->arena, req->target, 200),
+                  req->status ? "one was already sent" : "too early");
+        return -1;
+    }
+    if (status < 200 || status > 599) {
+        log_error("cannot send response with status %d", status);
+        return -1;
+    }
+    if (status == 200 && (req->method & (HTTP_GET | HTTP_HEAD)) &&
+        not_modified(req)) {
+        status = 304;
+        not_mod = 1;
+        body = "";
+        len = 0;
+        mode = MHD_RESPMEM_PERSISTENT;
+    }
+    resp = MHD_create_response_from_buffer(len, (void *)body, mode);
+    if (!resp) {
+        log_error("cannot create response %d", status);
+        return -1;
+    }
+    if (type && !not_mod)
+        add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    for (h = req->hdrs; h; h = h->next)
+        if (!not_mod || kept_on_304(h->name))
+            add_header(resp, h->name, h->value);
+    for (i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
+        if (!resp_hdr_find(req, default_headers[i].name))
+            add_header(resp, default_headers[i].name,
+                       default_headers[i].value);
+    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES) {
+        MHD_destroy_response(resp);
+        log_error("cannot queue response %d for '%s'", status,
+                  log_safe(&req->arena, req->target, 200));
+        return -1;
+    }
+    MHD_destroy_response(resp); /* MHD holds its own reference */
+    req->status = status;
+    req->bytes_out = req->method == HTTP_HEAD ? 0 : len;
+    return status;
+}
+
+int http_resp_send(struct http_req *req, int status, const char *type,
+                   const void *body, size_t len)
+{
+    return send_body(req, status, type, body, len, MHD_RESPMEM_MUST_COPY);
+}
+
+int http_resp_send_static(struct http_req *req, int status,
+                          const char *type, const void *body, size_t len)
+{
+    return send_body(req, status, type, body, len, MHD_RESPMEM_PERSISTENT);
+}
+
+int http_resp_redirect(struct http_req *req, int status,
+                       const char *location)
+{
+    static const char text[] = "redirecting\n";
+
+    if (status != 301 && status != 302 && status != 303 && status != 307 &&
+        status != 308) {
+        log_error("cannot redirect with status %d", status);
+        return -1;
+    }
+    if (http_resp_header(req, "Location", location) < 0)
+        return -1;
+    return send_body(req, status, "text/plain; charset=utf-8", text,
+                     sizeof text - 1, MHD_RESPMEM_PERSISTENT);
+}
+
+int http_error(struct http_req *req, int status, const char *message)
+{
+    const struct http_config *cfg = &req->srv->cfg;
+    const char *text;
+
+    if (status < 400 || status > 599)
+        status = 500;
+    if (!message)
+        message = "error";
+    if (cfg->error_page && !req->in_error_page && !req->status) {
+        req->in_error_page = 1;
+        cfg->error_page(req, status, message, cfg->app);
+        req->in_error_page = 0;
+        if (req->status)
+            return req->status;
+    }
+    text = arena_printf(&req->arena, "%s\n", message);
+    return send_body(req, status, "text/plain; charset=utf-8", text,
+                     strlen(text), MHD_RESPMEM_PERSISTENT);
+}
+
+/* ---- the server ---- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Splits "host:port", "[v6]:port" or ":port" into host ("" = any) and
+ * port. 0 or -1. */
+static int split_listen(const char *spec, char *host, size_t hostlen,
+                        char *port, size_t portlen)
+{
+    const char *h = spec, *hend, *p;
+    size_t i;
+
+    if (spec[0] == '[') {
+        h = spec + 1;
+        hend = strchr(h, ']');
+        if (!hend || hend[1] != ':')
+            return -1;
+        p = hend + 2;
+    } else {
+        hend = strrchr(spec, ':');
+        if (!hend || memchr(spec, ':', (size_t)(hend - spec)))
+            return -1;
+        p = hend + 1;
+    }
+    if ((size_t)(hend - h) >= hostlen || !*p || strlen(p) >= portlen)
+        return -1;
+    for (i = 0; p[i]; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    if (strtoul(p, NULL, 10) > 65535)
+        return -1;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    memcpy(port, p, strlen(p) + 1);
+    return 0;
+}
+
+/* Binds and listens on one address; the socket, or -1 with errno. */
+static int listen_on(const struct addrinfo *ai, int dual_stack)
+{
+    int fd, one = 1, zero = 0, saved;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (dual_stack)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+        listen(fd, SOMAXCONN) == 0)
+        return fd;
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* The listening socket for spec, its port in *port; -1 with err set. */
+static int open_listener(const char *spec, unsigned *port, char *err,
+                         size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    char host[256], portstr[8];
+    int fd = -1, rc, pass, any, last_errno = EADDRNOTAVAIL;
+
+    if (split_listen(spec, host, sizeof host, portstr, sizeof portstr) < 0) {
+        set_err(err, errlen, "cannot listen on '%s': expected HOST:PORT, "
+                             "[IPV6]:PORT or :PORT", spec);
+        goto out;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    any = host[0] == '\0';
+    rc = getaddrinfo(any ? NULL : host, portstr, &hints, &res);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot listen on '%s': %s", spec,
+                gai_strerror(rc));
+        goto out;
+    }
+    /* For ":port" try one dual-stack IPv6 socket first, then IPv4. */
+    for (pass = any ? 0 : 1; pass < 2 && fd < 0; pass++) {
+        for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+            if (pass == 0 && ai->ai_family != AF_INET6)
+                continue;
+            fd = listen_on(ai, pass == 0);
+            if (fd < 0)
+                last_errno = errno;
+        }
+    }
+    if (fd < 0) {
+        set_err(err, errlen, "cannot listen on '%s': %s", spec,
+                strerror(last_errno));
+        goto out;
+    }
+    *port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+        *port = ntohs(ss.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                          : ((struct sockaddr_in *)&ss)->sin_port);
+out:
+    if (res)
+        freeaddrinfo(res);
+    return fd;
+}
+
+struct http_server *http_server_start(const struct http_config *cfg,
+                                      char *err, size_t errlen)
+{
+    struct http_server *srv = NULL;
+    unsigned flags, threads;
+    unsigned port = 0;
+    int fd = -1;
+    long cores;
+
+    set_err(err, errlen, "%s", "");
+    if (!cfg || !cfg->listen) {
+        set_err(err, errlen, "cannot start http server: no listen address");
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    fd = open_listener(cfg->listen, &port, err, errlen);
+    if (fd < 0)
+        goto out;
+    threads = cfg->threads;
+    if (!threads) {
+        cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (unsigned)cores : 1;
+    }
+    if (threads > 256)
+        threads = 256;
+    srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    srv->cfg = *cfg;
+    srv->port = port;
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+                 ? MHD_USE_EPOLL
+                 : MHD_USE_POLL;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BOUND_CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)BOUND_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)BOUND_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        set_err(err, errlen, "cannot start http server on '%s'",
+                cfg->listen);
+        close(fd);
+        free(srv);
+        srv = NULL;
+    }
+out:
+    return srv;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon); /* also closes the listening socket */
+    free(srv);
+}

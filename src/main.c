@@ -1,0 +1,256 @@
+/*
+ * main.c - the `newsroom` command: parses argv and wires the modules.
+ *
+ *   newsroom init DIR [--demo]            create a site
+ *   newsroom serve DIR [--listen A:P]     serve it
+ *
+ * Every subcommand has --help, and bad input gets one line on stderr and
+ * a non-zero exit (2 for usage errors, 1 for failures).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "content/demo.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "media/img.h"
+#include "store/store.h"
+#include "web/web.h"
+
+#define VERSION "0.1.0"
+
+static const char usage_main[] =
+    "usage: newsroom COMMAND [ARGS]\n"
+    "\n"
+    "The publishing system of an independent online newspaper.\n"
+    "\n"
+    "commands:\n"
+    "  init DIR [--demo]                create a site in DIR\n"
+    "  serve DIR [--listen ADDR:PORT]   serve the site in DIR\n"
+    "\n"
+    "Run 'newsroom COMMAND --help' for a command's options.\n";
+
+static const char usage_init[] =
+    "usage: newsroom init DIR [--demo] [--title TITLE]\n"
+    "\n"
+    "Creates a site in DIR (which must not exist or be empty): site.conf,\n"
+    "newsroom.db and media/.\n"
+    "\n"
+    "  --demo          fill it with the sample newspaper (authors, articles,\n"
+    "                  live updates, newsletters)\n"
+    "  --title TITLE   the paper's name (default: The Newsroom)\n";
+
+static const char usage_serve[] =
+    "usage: newsroom serve DIR [--listen ADDR:PORT] [--no-jobs]\n"
+    "\n"
+    "Serves the site in DIR until interrupted (Ctrl-C or SIGTERM).\n"
+    "\n"
+    "  --listen ADDR:PORT  address to listen on (default: site.conf's\n"
+    "                      'listen', else 127.0.0.1:8080); port 0 picks\n"
+    "                      a free port\n"
+    "  --no-jobs           do not run background job workers here\n";
+
+/* Prints "newsroom: MESSAGE" and returns the usage-error exit status. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
+                                                             ...)
+{
+    va_list ap;
+    fputs("newsroom: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    return 2;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when dir does not exist or is an empty directory. */
+static int dir_fresh(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    const char *dir = NULL, *title = NULL;
+    int demo = 0;
+    struct config cfg;
+    char path[1200], media[1200], err[512];
+    struct store *st = NULL;
+
+    if (wants_help(argc, argv)) {
+        fputs(usage_init, stdout);
+        return 0;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--demo") == 0)
+            demo = 1;
+        else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+            title = argv[++i];
+        else if (argv[i][0] == '-')
+            return usage_error("init: unknown option '%s' (try 'newsroom "
+                               "init --help')",
+                               argv[i]);
+        else if (!dir)
+            dir = argv[i];
+        else
+            return usage_error("init: unexpected argument '%s'",
+                               argv[i]);
+    }
+    if (!dir)
+        return usage_error("init: missing DIR%s",
+                           " (try 'newsroom init --help')");
+    if (strlen(dir) > 900)
+        return usage_error("init: directory name too long%s", "");
+    if (!dir_fresh(dir)) {
+        fprintf(stderr,
+                "newsroom: cannot create a site in '%s': it exists and is "
+                "not empty\n",
+                dir);
+        return 1;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "newsroom: cannot create '%s': %s\n", dir,
+                strerror(errno));
+        return 1;
+    }
+    snprintf(media, sizeof media, "%s/media", dir);
+    if (mkdir(media, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "newsroom: cannot create '%s': %s\n", media,
+                strerror(errno));
+        return 1;
+    }
+    config_defaults(&cfg);
+    if (demo)
+        demo_site_info(cfg.title, sizeof cfg.title, cfg.description,
+                       sizeof cfg.description);
+    if (title)
+        snprintf(cfg.title, sizeof cfg.title, "%s", title);
+    snprintf(path, sizeof path, "%s/site.conf", dir);
+    if (config_write(&cfg, path, err, sizeof err) < 0) {
+        fprintf(stderr, "newsroom: %s\n", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, cfg.database);
+    st = store_open(path, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "newsroom: %s\n", err);
+        return 1;
+    }
+    if (demo) {
+        if (img_init(argv[0]) < 0 ||
+            demo_load(st, media, cfg.reading_speed, (int64_t)time(NULL), err,
+                      sizeof err) < 0) {
+            fprintf(stderr, "newsroom: cannot load the demo: %s\n", err);
+            store_close(st);
+            return 1;
+        }
+    }
+    store_close(st);
+    printf("created %s site in '%s'\nserve it with: newsroom serve %s\n",
+           demo ? "a demo" : "a new", dir, dir);
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *dir = NULL, *listen = NULL;
+    char err[512];
+
+    if (wants_help(argc, argv)) {
+        fputs(usage_serve, stdout);
+        return 0;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("serve: --listen needs ADDR:PORT%s", "");
+            listen = argv[++i];
+        } else if (strcmp(argv[i], "--no-jobs") == 0) {
+            /* no job workers exist yet: nothing to turn off */
+        } else if (argv[i][0] == '-') {
+            return usage_error("serve: unknown option '%s' (try 'newsroom "
+                               "serve --help')",
+                               argv[i]);
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            return usage_error("serve: unexpected argument '%s'",
+                               argv[i]);
+        }
+    }
+    if (!dir)
+        return usage_error("serve: missing DIR%s",
+                           " (try 'newsroom serve --help')");
+    if (listen) {
+        struct config probe;
+        char line[256];
+        config_defaults(&probe);
+        snprintf(line, sizeof line, "listen = %s\n", listen);
+        if (strlen(listen) > 200 ||
+            config_parse(&probe, "--listen", line, strlen(line), err,
+                         sizeof err) < 0)
+            return usage_error("serve: bad --listen '%s': expected "
+                               "ADDR:PORT such as 127.0.0.1:8080",
+                               listen);
+    }
+    struct web_app *app = web_app_open(dir, listen, err, sizeof err);
+    if (!app) {
+        fprintf(stderr, "newsroom: %s\n", err);
+        return 1;
+    }
+    int r = web_serve(app, err, sizeof err);
+    if (r < 0)
+        fprintf(stderr, "newsroom: %s\n", err);
+    web_app_close(app);
+    return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("newsroom %s\n", VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "init") == 0)
+        return cmd_init(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    fprintf(stderr,
+            "newsroom: unknown command '%s' (try 'newsroom --help')\n", cmd);
+    return 2;
+}

@@ -1,0 +1,104 @@
+/*
+ * backend.h - what a store backend implements; internal to src/store/.
+ *
+ * store.c picks a backend from the database URL and calls its open
+ * function, which returns a struct store whose ops point at the backend's
+ * functions. A backend embeds struct store as the first member of its own
+ * state and casts back in each op. Every op has exactly the contract of the
+ * public function of the same name in store.h; store.c forwards and adds
+ * nothing. Callers outside src/store/ never include this file.
+ *
+ * Adding a backend: write store_NAME.c with one static const struct
+ * store_ops, declare its open function here and add a row to the backend
+ * table in store.c (docs/store.md walks through it).
+ */
+#ifndef STORE_BACKEND_H
+#define STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *name; /* "sqlite", "postgresql": for messages */
+
+    void (*close)(struct store *st);
+    uint64_t (*version)(struct store *st);
+    int (*schema_version)(struct store *st);
+    int (*tx_begin)(struct store *st);
+    int (*tx_commit)(struct store *st);
+    void (*tx_rollback)(struct store *st);
+
+    const char *(*setting_get)(struct store *st, struct arena *a,
+                               const char *key);
+    int (*setting_set)(struct store *st, const char *key, const char *value);
+
+    int (*post_save)(struct store *st, struct store_post *p,
+                     const int64_t *author_ids, size_t n_authors,
+                     const int64_t *tag_ids, size_t n_tags);
+    int (*post_get_by_slug)(struct store *st, struct arena *a,
+                            const char *slug, struct store_post *out);
+    int (*post_get)(struct store *st, struct arena *a, int64_t id,
+                    struct store_post *out);
+    int (*posts_list)(struct store *st, struct arena *a,
+                      const struct store_post_query *q,
+                      struct store_post **out, size_t *n, size_t *total);
+    int (*correction_add)(struct store *st, struct store_correction *c);
+    int (*corrections_list)(struct store *st, struct arena *a,
+                            int64_t post_id, struct store_correction **out,
+                            size_t *n);
+
+    int (*author_save)(struct store *st, struct store_author *au);
+    int (*author_get_by_slug)(struct store *st, struct arena *a,
+                              const char *slug, struct store_author *out);
+    int (*authors_list)(struct store *st, struct arena *a,
+                        struct store_author **out, size_t *n);
+    int (*tag_save)(struct store *st, struct store_tag *t);
+    int (*tag_get_by_slug)(struct store *st, struct arena *a,
+                           const char *slug, struct store_tag *out);
+    int (*tags_list)(struct store *st, struct arena *a, int kind,
+                     struct store_tag **out, size_t *n);
+    int (*image_save)(struct store *st, struct store_image *img);
+    int (*image_get)(struct store *st, struct arena *a, int64_t id,
+                     struct store_image *out);
+
+    int (*live_save)(struct store *st, struct store_live *lu);
+    int (*live_delete)(struct store *st, int64_t id);
+    int (*live_list)(struct store *st, struct arena *a, int64_t before,
+                     size_t limit, struct store_live **out, size_t *n);
+
+    int (*newsletter_save)(struct store *st, struct store_newsletter *nl);
+    int (*newsletters_list)(struct store *st, struct arena *a,
+                            int active_only, struct store_newsletter **out,
+                            size_t *n);
+};
+
+/* The head of every backend's state. */
+struct store {
+    const struct store_ops *ops; /* the backend's functions, never NULL */
+};
+
+/* --- migrations, shared by the backends ---------------------------------- */
+
+#define STORE_MIGRATIONS_MAX 256 /* numbered schema files we accept */
+
+/* One embedded schema/NNN_name.sql file. */
+struct store_migration {
+    int number;       /* NNN, 1.. */
+    const char *name; /* "schema/001_init.sql" (static) */
+    const char *sql;  /* file text, NUL-terminated (static) */
+};
+
+/* Collects the embedded migrations into out (room for max), ascending by
+ * number. Returns how many, or -1 (logged) for a malformed or duplicate
+ * number or more than max files. */
+int store_migrations(struct store_migration *out, size_t max);
+
+/* --- backends ------------------------------------------------------------ */
+
+/* Opens (creating if missing) the SQLite database file at path and applies
+ * pending migrations. NULL with a one-line reason in err. store_sqlite.c. */
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,247 @@
+/*
+ * store.h - the one interface to newsroom's data, whatever the database.
+ *
+ * Callers (content/, web/, main.c) see only this header. A backend
+ * (store_sqlite.c today, store_pg.c later) fills a struct store_ops vtable;
+ * store.c picks the backend from the site's `database` setting and forwards
+ * every call, so adding a backend changes no caller.
+ *
+ * Rules every backend keeps (tests/unit/test_store.c checks them on each):
+ * - Thread-safe: any function may be called from any thread at once.
+ * - Everything a read returns is allocated in the caller's arena (first
+ *   argument after the store); nothing needs freeing separately.
+ * - Times are Unix seconds (UTC); 0 means "not set".
+ * - Writes are atomic: a function either applies all of its change or none.
+ *   store_tx_begin/commit group several writes into one transaction on the
+ *   calling thread.
+ * - Every committed write, by this process or another one on the same
+ *   database, changes store_version() (used to invalidate caches).
+ * - Errors: -1 with the reason logged; STORE_NOTFOUND where a lookup misses;
+ *   STORE_CONFLICT where a unique key (slug, email) is taken.
+ * - Text is UTF-8, already validated by the caller.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct store;
+
+enum store_err {
+    STORE_OK = 0,
+    STORE_ERROR = -1,    /* database failure, logged */
+    STORE_NOTFOUND = -2, /* no such row */
+    STORE_CONFLICT = -3, /* unique key already taken */
+};
+
+/* A short lower-case phrase for an enum store_err value ("not found"). */
+const char *store_strerror(int err);
+
+enum store_post_status {
+    STORE_POST_DRAFT,     /* not public */
+    STORE_POST_SCHEDULED, /* goes public at published_at */
+    STORE_POST_PUBLISHED, /* public */
+};
+
+/* An image in media/, with resized variants made by media/. */
+struct store_image {
+    int64_t id;          /* 0 until stored */
+    const char *name;    /* base path under media/, e.g. "images/grid" */
+    unsigned width;      /* pixels of the original */
+    unsigned height;     /* pixels of the original */
+    const char *widths;  /* variant widths, "480,960,1600" */
+    const char *formats; /* variant formats, "webp,jpg" (first preferred) */
+    const char *alt;     /* default alt text, or NULL */
+};
+
+struct store_author {
+    int64_t id;           /* 0 until stored */
+    const char *slug;     /* URL name, unique */
+    const char *name;     /* display name */
+    const char *role;     /* job title, "Senior correspondent", or NULL */
+    const char *email;    /* or NULL */
+    const char *location; /* or NULL */
+    const char *bio;      /* Markdown, or NULL */
+    int64_t avatar_id;    /* store_image id, or 0 */
+    struct store_image *avatar; /* filled by reads when avatar_id != 0 */
+};
+
+enum store_tag_kind {
+    STORE_TAG_TAG,     /* free tag */
+    STORE_TAG_SECTION, /* a section of the paper (World, Economy...) */
+};
+
+struct store_tag {
+    int64_t id;              /* 0 until stored */
+    const char *slug;        /* unique across kinds */
+    const char *name;        /* display name */
+    const char *description; /* or NULL */
+    enum store_tag_kind kind;
+    unsigned position;       /* order of sections in the navigation */
+};
+
+struct store_correction {
+    int64_t id;      /* 0 until stored */
+    int64_t post_id; /* the post corrected */
+    int64_t at;      /* when the correction was made */
+    const char *text; /* Markdown */
+};
+
+struct store_post {
+    int64_t id;                /* 0 until stored */
+    const char *slug;          /* unique */
+    const char *title;         /* headline */
+    const char *standfirst;    /* dek, or NULL */
+    const char *markdown;      /* body source */
+    const char *html;          /* body rendered by render/md */
+    const char *plaintext;     /* body as text (excerpts, search) */
+    const char *excerpt;       /* one-line summary */
+    const char *meta_title;       /* <title>/og override, or NULL */
+    const char *meta_description; /* description override, or NULL */
+    const char *language;      /* BCP 47, "en" */
+    enum store_post_status status;
+    int featured;              /* 1 = lead story candidate */
+    unsigned pick_order;       /* Editors' Pick position 1.., 0 = not */
+    unsigned words;            /* body words */
+    unsigned reading_minutes;  /* from content/reading */
+    int64_t feature_image_id;  /* store_image id, or 0 */
+    const char *feature_alt;   /* alt text for this use, or NULL */
+    const char *feature_caption; /* Markdown, or NULL */
+    const char *feature_credit;  /* plain text, or NULL */
+    int64_t created_at;
+    int64_t published_at;      /* 0 for a draft never published */
+    int64_t updated_at;        /* last public-facing change, or 0 */
+    /* filled by reads: */
+    struct store_image *feature_image; /* or NULL */
+    struct store_author *authors;      /* byline order */
+    size_t nauthors;
+    struct store_tag *tags;            /* the section first, if any */
+    size_t ntags;
+};
+
+struct store_live {
+    int64_t id;           /* 0 until stored */
+    int64_t at;           /* time shown with the update */
+    int64_t updated_at;   /* 0 unless edited after posting */
+    const char *headline;
+    const char *body;     /* Markdown */
+    const char *html;     /* body rendered */
+    const char *link_slug; /* slug of a related post, or NULL */
+    int key;              /* 1 = key update */
+};
+
+struct store_newsletter {
+    int64_t id;           /* 0 until stored */
+    const char *slug;     /* unique */
+    const char *name;
+    const char *description;
+    const char *sender_name;
+    const char *sender_email;
+    int64_t author_id;    /* columnist's store_author id, or 0 */
+    int active;           /* 1 = shown with a sign-up form */
+    unsigned position;    /* display order */
+};
+
+/* What store_posts_list returns. Zero the struct, then set what matters. */
+struct store_post_query {
+    int status;              /* enum store_post_status, or -1 for any */
+    const char *tag_slug;    /* only posts with this tag/section, or NULL */
+    const char *author_slug; /* only posts by this author, or NULL */
+    int featured_only;       /* 1 = featured posts only */
+    int picks_only;          /* 1 = Editors' Picks, ordered by pick_order */
+    int64_t published_before; /* only published_at <= this, 0 = no bound */
+    const char *exclude_slug; /* leave this post out, or NULL */
+    size_t limit;            /* rows wanted (0 = 10) */
+    size_t offset;           /* rows skipped */
+    int with_body;           /* 1 = fill markdown/html/plaintext too */
+};
+
+/* --- lifecycle ------------------------------------------------------- */
+
+/* Opens the database named by url: "sqlite:PATH", a plain path (SQLite), or
+ * "postgresql://..." once that backend exists. Runs pending migrations.
+ * Returns NULL with a one-line reason in err. Free with store_close(). */
+struct store *store_open(const char *url, char *err, size_t errlen);
+void store_close(struct store *st);
+
+/* Changes whenever any connection (any process) commits a write. Cheap. */
+uint64_t store_version(struct store *st);
+/* Number of the newest migration applied. */
+int store_schema_version(struct store *st);
+
+/* Groups the calling thread's next writes into one transaction. */
+int store_tx_begin(struct store *st);
+int store_tx_commit(struct store *st);
+void store_tx_rollback(struct store *st);
+
+/* --- settings (key/value text) ---------------------------------------- */
+
+/* Value or NULL when unset. */
+const char *store_setting_get(struct store *st, struct arena *a,
+                              const char *key);
+int store_setting_set(struct store *st, const char *key, const char *value);
+
+/* --- posts ------------------------------------------------------------ */
+
+/* Inserts (p->id == 0) or updates the post, its author list (author_ids,
+ * n_authors, in byline order) and tags (tag_ids, the section first).
+ * Sets p->id on insert. STORE_CONFLICT if the slug is taken. */
+int store_post_save(struct store *st, struct store_post *p,
+                    const int64_t *author_ids, size_t n_authors,
+                    const int64_t *tag_ids, size_t n_tags);
+/* Reads one post with body, authors, tags and image; STORE_NOTFOUND. */
+int store_post_get_by_slug(struct store *st, struct arena *a,
+                           const char *slug, struct store_post *out);
+int store_post_get(struct store *st, struct arena *a, int64_t id,
+                   struct store_post *out);
+/* Lists posts newest first (picks: by pick_order). *out is an array in a;
+ * *total (may be NULL) gets the count without limit/offset. */
+int store_posts_list(struct store *st, struct arena *a,
+                     const struct store_post_query *q,
+                     struct store_post **out, size_t *n, size_t *total);
+
+int store_correction_add(struct store *st, struct store_correction *c);
+/* Oldest first. */
+int store_corrections_list(struct store *st, struct arena *a,
+                           int64_t post_id, struct store_correction **out,
+                           size_t *n);
+
+/* --- authors, tags, images --------------------------------------------- */
+
+int store_author_save(struct store *st, struct store_author *au);
+int store_author_get_by_slug(struct store *st, struct arena *a,
+                             const char *slug, struct store_author *out);
+/* By name. */
+int store_authors_list(struct store *st, struct arena *a,
+                       struct store_author **out, size_t *n);
+
+int store_tag_save(struct store *st, struct store_tag *t);
+int store_tag_get_by_slug(struct store *st, struct arena *a,
+                          const char *slug, struct store_tag *out);
+/* kind -1 = all; sections by position, tags by name. */
+int store_tags_list(struct store *st, struct arena *a, int kind,
+                    struct store_tag **out, size_t *n);
+
+int store_image_save(struct store *st, struct store_image *img);
+int store_image_get(struct store *st, struct arena *a, int64_t id,
+                    struct store_image *out);
+
+/* --- live updates ------------------------------------------------------ */
+
+int store_live_save(struct store *st, struct store_live *lu);
+int store_live_delete(struct store *st, int64_t id);
+/* Newest first; before = 0 for the latest, else only at < before.
+ * limit 0 = 10. */
+int store_live_list(struct store *st, struct arena *a, int64_t before,
+                    size_t limit, struct store_live **out, size_t *n);
+
+/* --- newsletters -------------------------------------------------------- */
+
+int store_newsletter_save(struct store *st, struct store_newsletter *nl);
+/* Active ones only when active_only; by position. */
+int store_newsletters_list(struct store *st, struct arena *a, int active_only,
+                           struct store_newsletter **out, size_t *n);
+
+#endif

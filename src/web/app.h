@@ -1,0 +1,85 @@
+/*
+ * app.h - what every handler of web/ shares: the loaded site, and the
+ * helpers that turn store rows into template data (view.c), render a
+ * template into a response (render_page) and serve files (files.c).
+ * Internal to web/.
+ */
+#ifndef WEB_APP_H
+#define WEB_APP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "http/http.h"
+#include "store/store.h"
+
+struct tmpl_set;
+
+/* A static file of the theme, served under a fingerprinted name. */
+struct web_asset {
+    char *name;        /* path under assets/, "site.css" */
+    char *url;         /* "/assets/site.1a2b3c4d.css" */
+    const unsigned char *data; /* bytes (embedded, or owned when loaded) */
+    size_t len;        /* bytes */
+    const char *type;  /* Content-Type */
+    char etag[24];     /* "\"1a2b3c4d\"" */
+    int owned;         /* 1 = data was malloc'd (site override) */
+};
+
+struct web_app {
+    char dir[1024];          /* the site directory */
+    char media_dir[1100];    /* dir + "/media" */
+    struct config cfg;       /* site.conf */
+    struct store *st;        /* the site's store */
+    struct tmpl_set *theme;  /* templates, default + DIR/theme overrides */
+    struct web_asset *assets; /* theme assets */
+    size_t nassets;
+};
+
+/* ---- view.c: template data (docs/theme.md) ---- */
+
+/* The root object for a page: site, page, and the News Feed. is_home
+ * marks the front page; section is the current section slug or NULL.
+ * title is the page's own title (NULL on the front page). */
+json_t *view_page(struct web_app *app, struct arena *a, const char *title,
+                  const char *description, const char *path,
+                  const char *section, int is_home);
+/* A card for a post in a list. */
+json_t *view_card(struct web_app *app, struct arena *a,
+                  const struct store_post *p);
+/* Cards for an array of posts. */
+json_t *view_cards(struct web_app *app, struct arena *a,
+                   const struct store_post *p, size_t n);
+/* An image for <picture>, or json null when img is NULL. */
+json_t *view_image(const struct store_image *img, const char *alt,
+                   const char *sizes);
+/* {page, pages, prev_url, next_url} for list pages at base ("/archive/"). */
+json_t *view_pagination(struct arena *a, const char *base, size_t page,
+                        size_t pages);
+/* Formats t with a render/date function into a. */
+char *view_date(struct arena *a, int64_t t, int with_time);
+
+/* ---- pages.c ---- */
+
+/* Renders template name with data (consumed) and sends it with status.
+ * Returns what http_resp_send returned. */
+int render_page(struct web_app *app, struct http_req *req, int status,
+                const char *name, json_t *data);
+/* The error page for status/message (used as the http error hook). */
+void page_error(struct http_req *req, int status, const char *message,
+                void *app);
+
+/* ---- files.c ---- */
+
+/* Loads the theme's templates and assets (embedded, then DIR/theme/).
+ * 0 or -1 with the reason in err. */
+int files_load_theme(struct web_app *app, char *err, size_t errlen);
+void files_free_theme(struct web_app *app);
+/* The fingerprinted URL of asset name ("site.css"), or NULL. */
+const char *files_asset_url(const struct web_app *app, const char *name);
+int files_serve_asset(struct http_req *req, void *app);
+int files_serve_media(struct http_req *req, void *app);
+
+#endif

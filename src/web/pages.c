@@ -1,0 +1,370 @@
+/*
+ * pages.c - the reader's pages: front page, article, author, section/tag,
+ * archive, and the error page. Each handler loads from the store, builds
+ * template data with view.c and renders one template (docs/theme.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "content/post.h"
+#include "core/arena.h"
+#include "core/bounds.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "render/tmpl.h"
+#include "web/app.h"
+#include "web/pages.h"
+
+#define HOME_LATEST 9   /* cards under the lead story */
+#define SECTION_CARDS 3 /* cards per section block on the front page */
+#define RAIL_ITEMS 5    /* More news / Editors' Picks length */
+
+static void free_json(void *p)
+{
+    json_decref(p);
+}
+
+int render_page(struct web_app *app, struct http_req *req, int status,
+                const char *name, json_t *data)
+{
+    struct arena *a = http_req_arena(req);
+    struct buf out;
+    unsigned char h[16];
+    char hex[33];
+
+    arena_defer(a, free_json, data);
+    buf_init(&out, BOUND_PAGE_BYTES);
+    if (tmpl_set_render(app->theme, name, data, &out) < 0) {
+        buf_release(&out);
+        log_error("cannot render template '%s'", name);
+        return -1;
+    }
+    size_t len;
+    char *body = buf_steal(&out, &len);
+    arena_defer(a, free, body);
+    if (status == 200) {
+        crypto_generichash(h, sizeof h, (const unsigned char *)body, len,
+                           NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        http_resp_header(req, "ETag", arena_printf(a, "\"%s\"", hex));
+        http_resp_header(req, "Cache-Control",
+                         "public, max-age=60, s-maxage=300, "
+                         "stale-while-revalidate=60");
+    } else {
+        http_resp_header(req, "Cache-Control", "no-store");
+    }
+    return http_resp_send_static(req, status, "text/html; charset=utf-8",
+                                 body, len);
+}
+
+void page_error(struct http_req *req, int status, const char *message,
+                void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    const char *title = status == 404   ? "Page not found"
+                        : status == 405 ? "Method not allowed"
+                        : status < 500  ? "Bad request"
+                                        : "Something went wrong";
+    json_t *d = view_page(app, a, title, NULL, "/", NULL, 0);
+    json_object_set_new(json_object_get(d, "page"), "robots",
+                        json_string("noindex"));
+    json_object_set_new(d, "error",
+                        json_pack("{s:i, s:s, s:s}", "status",
+                                  (json_int_t)status, "title", title,
+                                  "message", message ? message : ""));
+    render_page(app, req, status, "error", d);
+}
+
+int page_not_found(struct http_req *req, void *app)
+{
+    (void)app;
+    return http_error(req, 404,
+                      "We could not find that page. It may have moved, or "
+                      "the address may be mistyped.");
+}
+
+/* The ?page= number: 1 when absent, 0 when malformed (caller answers 400). */
+static size_t page_number(struct http_req *req)
+{
+    const char *s = http_req_query(req, "page");
+    size_t n = 0;
+    if (!s)
+        return 1;
+    if (!*s || strlen(s) > 6)
+        return 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        n = n * 10 + (size_t)(*p - '0');
+    }
+    return n >= 1 && n <= BOUND_MAX_PAGE ? n : 0;
+}
+
+/* Adds picks[] and more_news[] (leaving out exclude) to d. */
+static void add_rails(struct web_app *app, struct arena *a, json_t *d,
+                      const char *exclude)
+{
+    struct store_post_query q = {0};
+    struct store_post *p = NULL;
+    size_t n = 0;
+
+    q.status = STORE_POST_PUBLISHED;
+    q.picks_only = 1;
+    q.limit = RAIL_ITEMS;
+    if (store_posts_list(app->st, a, &q, &p, &n, NULL) == 0)
+        json_object_set_new(d, "picks", view_cards(app, a, p, n));
+    memset(&q, 0, sizeof q);
+    q.status = STORE_POST_PUBLISHED;
+    q.exclude_slug = exclude;
+    q.limit = RAIL_ITEMS;
+    if (store_posts_list(app->st, a, &q, &p, &n, NULL) == 0)
+        json_object_set_new(d, "more_news", view_cards(app, a, p, n));
+}
+
+int page_home(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    struct store_post_query q = {0};
+    struct store_post *lead = NULL, *p = NULL;
+    struct store_tag *secs = NULL;
+    size_t n = 0, nsec = 0;
+    json_t *d = view_page(app, a, NULL, NULL, "/", NULL, 1);
+
+    q.status = STORE_POST_PUBLISHED;
+    q.featured_only = 1;
+    q.limit = 1;
+    if (store_posts_list(app->st, a, &q, &lead, &n, NULL) != 0)
+        goto fail;
+    if (n == 0) {
+        q.featured_only = 0;
+        if (store_posts_list(app->st, a, &q, &lead, &n, NULL) != 0)
+            goto fail;
+    }
+    if (n)
+        json_object_set_new(d, "lead", view_card(app, a, lead));
+    memset(&q, 0, sizeof q);
+    q.status = STORE_POST_PUBLISHED;
+    q.exclude_slug = n ? lead->slug : NULL;
+    q.limit = HOME_LATEST;
+    if (store_posts_list(app->st, a, &q, &p, &n, NULL) != 0)
+        goto fail;
+    json_object_set_new(d, "latest", view_cards(app, a, p, n));
+    add_rails(app, a, d, NULL);
+    json_t *sections = json_array();
+    if (store_tags_list(app->st, a, STORE_TAG_SECTION, &secs, &nsec) == 0)
+        for (size_t i = 0; i < nsec; i++) {
+            memset(&q, 0, sizeof q);
+            q.status = STORE_POST_PUBLISHED;
+            q.tag_slug = secs[i].slug;
+            q.limit = SECTION_CARDS;
+            if (store_posts_list(app->st, a, &q, &p, &n, NULL) != 0 || !n)
+                continue;
+            json_array_append_new(
+                sections,
+                json_pack("{s:s, s:s, s:o}", "name", secs[i].name, "url",
+                          arena_printf(a, "/section/%s/", secs[i].slug),
+                          "posts", view_cards(app, a, p, n)));
+        }
+    json_object_set_new(d, "sections", sections);
+    return render_page(app, req, 200, "home", d);
+fail:
+    json_decref(d);
+    return -1;
+}
+
+/* Renders Markdown that should read as one line (a caption): the HTML
+ * without its paragraph wrapper when it is a single paragraph. */
+static char *inline_html(struct web_app *app, struct arena *a, const char *md)
+{
+    char *h = post_render_markdown(app->st, a, md, NULL, NULL);
+    size_t n = h ? strlen(h) : 0;
+    while (n && h[n - 1] == '\n')
+        h[--n] = '\0';
+    if (n > 7 && strncmp(h, "<p>", 3) == 0 &&
+        strcmp(h + n - 4, "</p>") == 0 && !strstr(h + 3, "<p>")) {
+        h[n - 4] = '\0';
+        return h + 3;
+    }
+    return h;
+}
+
+int page_article(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    const char *slug = http_req_param(req, "slug");
+    struct store_post p;
+    struct store_correction *cor = NULL;
+    size_t ncor = 0;
+
+    if (!slug || !str_slug_valid(slug) ||
+        store_post_get_by_slug(app->st, a, slug, &p) != STORE_OK ||
+        !post_is_public(&p, (int64_t)time(NULL)))
+        return page_not_found(req, app);
+
+    char *html = post_render_markdown(app->st, a, p.markdown, NULL, NULL);
+    if (!html)
+        return -1;
+    const char *section = p.ntags && p.tags[0].kind == STORE_TAG_SECTION
+                              ? p.tags[0].slug
+                              : NULL;
+    json_t *d = view_page(app, a,
+                          p.meta_title && *p.meta_title ? p.meta_title
+                                                        : p.title,
+                          p.meta_description && *p.meta_description
+                              ? p.meta_description
+                              : (p.standfirst ? p.standfirst : p.excerpt),
+                          arena_printf(a, "/%s/", p.slug), section, 0);
+    json_object_set_new(json_object_get(d, "page"), "type",
+                        json_string("article"));
+    json_t *post = view_card(app, a, &p);
+    json_object_set_new(post, "html", json_string(html));
+    json_object_set_new(post, "published_iso",
+                        json_string(view_date(a, p.published_at, 2)));
+    json_object_set_new(post, "published_label",
+                        json_string(view_date(a, p.published_at, 1)));
+    if (p.updated_at > p.published_at + 60)
+        json_object_set_new(
+            post, "updated",
+            json_pack("{s:s, s:s}", "iso", view_date(a, p.updated_at, 2),
+                      "label", view_date(a, p.updated_at, 1)));
+    json_t *tags = json_array();
+    for (size_t i = 0; i < p.ntags; i++)
+        if (p.tags[i].kind == STORE_TAG_TAG)
+            json_array_append_new(
+                tags, json_pack("{s:s, s:s}", "name", p.tags[i].name, "url",
+                                arena_printf(a, "/tag/%s/", p.tags[i].slug)));
+    json_object_set_new(post, "tags", tags);
+    json_t *img = json_object_get(post, "image");
+    if (img && json_is_object(img)) {
+        if (p.feature_caption && *p.feature_caption)
+            json_object_set_new(
+                img, "caption_html",
+                json_string(inline_html(app, a, p.feature_caption)));
+        if (p.feature_credit && *p.feature_credit)
+            json_object_set_new(img, "credit",
+                                json_string(p.feature_credit));
+    }
+    json_t *corr = json_array();
+    if (store_corrections_list(app->st, a, p.id, &cor, &ncor) == 0)
+        for (size_t i = 0; i < ncor; i++)
+            json_array_append_new(
+                corr,
+                json_pack("{s:s, s:s, s:s}", "date_iso",
+                          view_date(a, cor[i].at, 2), "date_label",
+                          view_date(a, cor[i].at, 1), "html",
+                          inline_html(app, a, cor[i].text)));
+    json_object_set_new(post, "has_corrections",
+                        json_boolean(json_array_size(corr) > 0));
+    json_object_set_new(post, "corrections", corr);
+    json_object_set_new(d, "post", post);
+    add_rails(app, a, d, p.slug);
+    return render_page(app, req, 200, "article", d);
+}
+
+/* A paginated list of posts matching q, rendered with template name; d is
+ * the page data so far. */
+static int list_page(struct web_app *app, struct http_req *req,
+                     struct store_post_query *q, const char *base,
+                     const char *name, json_t *d)
+{
+    struct arena *a = http_req_arena(req);
+    struct store_post *p = NULL;
+    size_t n = 0, total = 0, page = page_number(req);
+    size_t per = app->cfg.page_size;
+
+    if (page == 0) {
+        json_decref(d);
+        return http_error(req, 400,
+                          "The page number must be a whole number from 1 "
+                          "to 100000.");
+    }
+    q->status = STORE_POST_PUBLISHED;
+    q->limit = per;
+    q->offset = (page - 1) * per;
+    if (store_posts_list(app->st, a, q, &p, &n, &total) != 0) {
+        json_decref(d);
+        return -1;
+    }
+    size_t pages = (total + per - 1) / per;
+    if (page > 1 && page > pages) {
+        json_decref(d);
+        return page_not_found(req, app);
+    }
+    json_object_set_new(d, "posts", view_cards(app, a, p, n));
+    json_object_set_new(d, "pagination",
+                        view_pagination(a, base, page, pages));
+    return render_page(app, req, 200, name, d);
+}
+
+int page_author(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    const char *slug = http_req_param(req, "slug");
+    struct store_author au;
+    struct store_post_query q = {0};
+
+    if (!slug || !str_slug_valid(slug) ||
+        store_author_get_by_slug(app->st, a, slug, &au) != STORE_OK)
+        return page_not_found(req, app);
+    const char *base = arena_printf(a, "/author/%s/", au.slug);
+    json_t *d = view_page(app, a, au.name, au.role, base, NULL, 0);
+    json_t *author = json_pack(
+        "{s:s, s:s?, s:s?, s:s, s:s}", "name", au.name, "role", au.role,
+        "location", au.location, "url", base, "bio_html",
+        au.bio ? post_render_markdown(app->st, a, au.bio, NULL, NULL) : "");
+    if (au.avatar)
+        json_object_set_new(author, "avatar",
+                            view_image(au.avatar,
+                                       arena_printf(a, "Portrait of %s",
+                                                    au.name),
+                                       "160px"));
+    json_object_set_new(d, "author", author);
+    q.author_slug = au.slug;
+    return list_page(app, req, &q, base, "author", d);
+}
+
+int page_tag(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    const char *slug = http_req_param(req, "slug");
+    int want_section = strncmp(http_req_path(req), "/section/", 9) == 0;
+    struct store_tag t;
+    struct store_post_query q = {0};
+
+    if (!slug || !str_slug_valid(slug) ||
+        store_tag_get_by_slug(app->st, a, slug, &t) != STORE_OK)
+        return page_not_found(req, app);
+    int is_section = t.kind == STORE_TAG_SECTION;
+    const char *base = arena_printf(a, "/%s/%s/",
+                                    is_section ? "section" : "tag", t.slug);
+    if (is_section != want_section)
+        return http_resp_redirect(req, 301, base);
+    json_t *d = view_page(app, a, t.name, t.description, base,
+                          is_section ? t.slug : NULL, 0);
+    json_object_set_new(d, "tag",
+                        json_pack("{s:s, s:s?, s:s, s:s}", "name", t.name,
+                                  "description", t.description, "kind",
+                                  is_section ? "Section" : "Topic", "url",
+                                  base));
+    q.tag_slug = t.slug;
+    return list_page(app, req, &q, base, "tag", d);
+}
+
+int page_archive(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    struct store_post_query q = {0};
+    json_t *d = view_page(app, a, "Archive", NULL, "/archive/", NULL, 0);
+    return list_page(app, req, &q, "/archive/", "archive", d);
+}

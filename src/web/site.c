@@ -1,0 +1,128 @@
+/*
+ * site.c - opens a site directory for serving and runs the server: the
+ * routes table of the public site lives here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "render/tmpl.h"
+#include "web/app.h"
+#include "web/pages.h"
+#include "web/web.h"
+
+/* Without a trailing slash, a page address gets one (301); anything else
+ * is the 404 page. */
+static int not_found(struct http_req *req, void *app)
+{
+    const char *path = http_req_path(req);
+    size_t n = strlen(path);
+    const char *last = strrchr(path, '/');
+
+    if ((http_req_method(req) & (HTTP_GET | HTTP_HEAD)) && n > 1 &&
+        path[n - 1] != '/' && last && !strchr(last, '.') && n < 1024) {
+        const char *target = http_req_target(req);
+        const char *q = strchr(target, '?');
+        return http_resp_redirect(
+            req, 301,
+            arena_printf(http_req_arena(req), "%s/%s", path, q ? q : ""));
+    }
+    return page_not_found(req, app);
+}
+
+static const struct http_route routes[] = {
+    {HTTP_GET, "/", page_home},
+    {HTTP_GET, "/archive/", page_archive},
+    {HTTP_GET, "/author/:slug/", page_author},
+    {HTTP_GET, "/section/:slug/", page_tag},
+    {HTTP_GET, "/tag/:slug/", page_tag},
+    {HTTP_GET, "/assets/*", files_serve_asset},
+    {HTTP_GET, "/media/*", files_serve_media},
+    {HTTP_GET, "/:slug/", page_article},
+};
+
+struct web_app *web_app_open(const char *dir, const char *listen, char *err,
+                             size_t errlen)
+{
+    struct web_app *app = calloc(1, sizeof(*app));
+    char path[1200], serr[256];
+
+    if (!app)
+        abort();
+    snprintf(app->dir, sizeof app->dir, "%s", dir);
+    snprintf(app->media_dir, sizeof app->media_dir, "%s/media", dir);
+    snprintf(path, sizeof path, "%s/site.conf", dir);
+    config_defaults(&app->cfg);
+    if (config_load(&app->cfg, path, err, errlen) < 0)
+        goto fail;
+    if (listen)
+        snprintf(app->cfg.listen, sizeof app->cfg.listen, "%s", listen);
+    setenv("TZ", app->cfg.timezone, 1);
+    tzset();
+    if (strstr(app->cfg.database, "://") || app->cfg.database[0] == '/')
+        snprintf(path, sizeof path, "%s", app->cfg.database);
+    else
+        snprintf(path, sizeof path, "%s/%s", dir, app->cfg.database);
+    app->st = store_open(path, serr, sizeof serr);
+    if (!app->st) {
+        snprintf(err, errlen, "%s", serr);
+        goto fail;
+    }
+    if (files_load_theme(app, err, errlen) < 0)
+        goto fail;
+    return app;
+fail:
+    web_app_close(app);
+    return NULL;
+}
+
+void web_app_close(struct web_app *app)
+{
+    if (!app)
+        return;
+    if (app->theme)
+        files_free_theme(app);
+    store_close(app->st);
+    free(app);
+}
+
+int web_serve(struct web_app *app, char *err, size_t errlen)
+{
+    struct http_config hc = {0};
+    struct http_server *srv;
+    sigset_t set;
+    int sig = 0;
+
+    /* block the stop signals in every thread; the main thread waits */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    hc.listen = app->cfg.listen;
+    hc.routes = routes;
+    hc.nroutes = sizeof routes / sizeof routes[0];
+    hc.not_found = not_found;
+    hc.error_page = page_error;
+    hc.app = app;
+    hc.access_log = app->cfg.access_log;
+    srv = http_server_start(&hc, err, errlen);
+    if (!srv)
+        return -1;
+    const char *colon = strrchr(app->cfg.listen, ':');
+    printf("serving '%s' on http://%.*s:%u/\n", app->dir,
+           (int)(colon - app->cfg.listen), app->cfg.listen,
+           http_server_port(srv));
+    fflush(stdout);
+    sigwait(&set, &sig);
+    log_info("stopping on signal %d", sig);
+    http_server_stop(srv);
+    return 0;
+}

@@ -1,0 +1,108 @@
+"""Fixtures for the end-to-end tests: the real newsroom binary, a fresh site
+directory and a server on a free loopback port, stopped by PID afterwards."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "build", "newsroom")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args, **kw):
+    """Runs newsroom with args; returns the CompletedProcess (text)."""
+    return subprocess.run([BIN, *args], capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 120), **kw)
+
+
+class Server:
+    """A running `newsroom serve DIR` on 127.0.0.1:PORT."""
+
+    def __init__(self, site_dir):
+        self.dir = site_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(site_dir, "server.log"), "w")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", site_dir, "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " + self.logtext())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start: " + self.logtext())
+
+    def logtext(self):
+        self.log.flush()
+        with open(os.path.join(self.dir, "server.log")) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def get(self, path, headers=None, method="GET"):
+        """(status, headers, body bytes) without following redirects."""
+        req = urllib.request.Request(self.base + path, headers=headers or {},
+                                     method=method)
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(req, timeout=10) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **kw):
+        return None
+
+
+@pytest.fixture(scope="session")
+def demo_dir():
+    tmp = tempfile.mkdtemp(prefix="newsroom-e2e-")
+    site = os.path.join(tmp, "site")
+    r = run("init", site, "--demo")
+    assert r.returncode == 0, r.stderr
+    yield site
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(demo_dir):
+    s = Server(demo_dir)
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def tmpdir_path():
+    tmp = tempfile.mkdtemp(prefix="newsroom-t-")
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Runs every test of newsroom and ends with one line "N passed, N failed".
+
+Usage: tests/run.py UNIT_BINARY...
+Unit binaries (tests/unit/, built by make) print one "ok - ..." or
+"not ok - ..." line per check. The end-to-end and browser suites in
+tests/e2e/ run under pytest against the real binary (build/newsroom);
+each test there counts once.
+Run from the repository root. Exit status 0 only when nothing failed.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+passed = failed = skipped = 0
+
+
+def run_unit(binary):
+    global passed, failed
+    name = os.path.basename(binary)
+    try:
+        proc = subprocess.run([binary], capture_output=True, text=True,
+                              errors="replace", timeout=600)
+    except subprocess.TimeoutExpired:
+        print(f"FAIL {name}: timed out")
+        failed += 1
+        return
+    ok = len(re.findall(r"^ok - ", proc.stdout, re.M))
+    bad = re.findall(r"^not ok - .*(?:\n#.*)*", proc.stdout, re.M)
+    for line in bad:
+        print(f"FAIL {name}: {line}")
+    if proc.returncode != 0 and not bad:
+        print(f"FAIL {name}: exit {proc.returncode}\n{proc.stderr[-2000:]}")
+        bad = [1]
+    print(f"{name}: {ok} passed, {len(bad)} failed")
+    passed += ok
+    failed += len(bad)
+
+
+def run_pytest():
+    global passed, failed, skipped
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = os.path.join(tmp, "e2e.xml")
+        args = ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                f"--junitxml={xml}", "tests/e2e"]
+        proc = subprocess.run(args)
+        if not os.path.exists(xml):
+            print("FAIL pytest: no report")
+            failed += 1
+            return
+        root = ET.parse(xml).getroot()
+        for suite in root.iter("testsuite"):
+            t = int(suite.get("tests", 0))
+            f = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            s = int(suite.get("skipped", 0))
+            passed += t - f - s
+            failed += f
+            skipped += s
+        if proc.returncode not in (0, 1):
+            print(f"FAIL pytest: exit {proc.returncode}")
+            failed += 1
+
+
+def main():
+    for b in sys.argv[1:]:
+        run_unit(b)
+    if os.path.isdir("tests/e2e"):
+        run_pytest()
+    tail = f", {skipped} skipped" if skipped else ""
+    print(f"{passed} passed, {failed} failed{tail}")
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
