@@ -95,6 +95,19 @@ static void parse_block(struct arena *a, const char *s, const char *end,
     }
 }
 
+/* Parses the block at *s of a "%%"-separated file into d and moves *s
+ * past it; 0 at the end of the text. */
+static int next_block(struct arena *a, const char **s, struct doc *d)
+{
+    if (!**s)
+        return 0;
+    const char *sep = strstr(*s, "\n%%\n");
+    const char *end = sep ? sep + 1 : *s + strlen(*s);
+    parse_block(a, *s, end, d);
+    *s = sep ? sep + 4 : end;
+    return 1;
+}
+
 static const char *embedded(const char *name)
 {
     const struct embed_file *f = embed_find(name);
@@ -423,12 +436,8 @@ static int load_live(struct store *st, struct arena *a, int64_t now,
     const char *s = embedded("demo/live.txt");
     if (!s)
         return 0;
-    while (*s) {
-        const char *sep = strstr(s, "\n%%\n");
-        const char *end = sep ? sep + 1 : s + strlen(s);
-        struct doc d;
-        parse_block(a, s, end, &d);
-        s = sep ? sep + 4 : end;
+    struct doc d;
+    while (next_block(a, &s, &d)) {
         if (!field(&d, "headline"))
             continue;
         struct store_live lu = {0};
@@ -455,12 +464,8 @@ static int load_newsletters(struct store *st, struct arena *a, char *err,
     unsigned pos = 0;
     if (!s)
         return 0;
-    while (*s) {
-        const char *sep = strstr(s, "\n%%\n");
-        const char *end = sep ? sep + 1 : s + strlen(s);
-        struct doc d;
-        parse_block(a, s, end, &d);
-        s = sep ? sep + 4 : end;
+    struct doc d;
+    while (next_block(a, &s, &d)) {
         if (!field(&d, "slug"))
             continue;
         struct store_newsletter nl = {0};

@@ -3,6 +3,7 @@
  */
 #include "content/post.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "content/reading.h"
@@ -27,13 +28,43 @@ static int card_lookup(void *ctx, struct arena *a, const char *slug,
     return 0;
 }
 
+/* md_image_fn: "/media/NAME-W.ext" of an image in the store gets the
+ * variant's size (the original's aspect ratio at width W). */
+static int image_size(void *ctx, struct arena *a, const char *src,
+                      unsigned *width, unsigned *height)
+{
+    struct store *st = ctx;
+    struct store_image img;
+    const char *dash, *dot;
+    unsigned w;
+
+    if (strncmp(src, "/media/", 7) != 0 || !(dash = strrchr(src, '-')) ||
+        !(dot = strrchr(src, '.')) || dot < dash)
+        return -1;
+    w = (unsigned)strtoul(dash + 1, NULL, 10);
+    char *name = arena_strndup(a, src + 7, (size_t)(dash - src - 7));
+    if (!w || store_image_get_by_name(st, a, name, &img) != STORE_OK ||
+        !img.width)
+        return -1;
+    *width = w;
+    *height = (unsigned)((double)img.height * w / img.width + 0.5);
+    return 0;
+}
+
+/* Renders md with every hook that needs the store (st may be NULL). */
+static int render(struct store *st, struct arena *a, const char *md,
+                  struct md_doc *doc)
+{
+    struct md_hooks h = {st ? card_lookup : NULL, st ? image_size : NULL, st};
+    return md_render_hooks(a, md ? md : "", md ? strlen(md) : 0, &h, doc);
+}
+
 char *post_render_markdown(struct store *st, struct arena *a, const char *md,
                            unsigned *words, unsigned *images)
 {
     struct md_doc doc;
 
-    if (md_render(a, md ? md : "", md ? strlen(md) : 0, st ? card_lookup : NULL,
-                  st, &doc) < 0)
+    if (render(st, a, md, &doc) < 0)
         return NULL;
     if (words)
         *words = doc.words;
@@ -46,9 +77,7 @@ int post_derive(struct store *st, struct arena *a, struct store_post *p,
                 unsigned wpm)
 {
     struct md_doc doc;
-    const char *md = p->markdown ? p->markdown : "";
-
-    if (md_render(a, md, strlen(md), st ? card_lookup : NULL, st, &doc) < 0)
+    if (render(st, a, p->markdown, &doc) < 0)
         return -1;
     p->html = doc.html;
     p->plaintext = doc.text;
@@ -82,9 +111,8 @@ int post_is_public(const struct store_post *p, int64_t now)
 int post_live_derive(struct arena *a, struct store_live *lu)
 {
     struct md_doc doc;
-    const char *md = lu->body ? lu->body : "";
 
-    if (md_render(a, md, strlen(md), NULL, NULL, &doc) < 0)
+    if (render(NULL, a, lu->body, &doc) < 0)
         return -1;
     lu->html = doc.html;
     return 0;

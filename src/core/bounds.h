@@ -13,9 +13,15 @@
 #define BOUND_HEADER_BYTES (16 * 1024) /* all request headers; 431/400 past it */
 #define BOUND_BODY_BYTES (1024 * 1024) /* form/API bodies; 413 past it */
 #define BOUND_CONNECTIONS 4096         /* open connections in all */
-#define BOUND_CONNECTIONS_PER_IP 256   /* open connections from one address */
+/* Open connections from one address. Generous: behind a proxy or CDN every
+ * reader shares its address. MHD 0.9.75 in epoll mode stops noticing
+ * closed connections once a limit is hit (they linger until the timeout),
+ * so the limit must stay well above what one honest client uses. */
+#define BOUND_CONNECTIONS_PER_IP 1024
 #define BOUND_CONN_TIMEOUT_S 30        /* idle or half-sent request, seconds */
 #define BOUND_QUERY_PARAMS 32          /* query-string parameters kept */
+#define BOUND_FORM_FIELDS 256          /* form fields kept from one body */
+#define BOUND_CONN_MEMORY 32768        /* MHD memory per connection, bytes */
 
 /* output */
 #define BOUND_PAGE_BYTES (4 * 1024 * 1024) /* one rendered response */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/bounds.h"
+#include "core/str.h"
 
 enum kind { TEXT, URL, ZONE, LANG, LISTEN, UINT, BOOL };
 
@@ -209,23 +210,6 @@ static int set(struct config *c, const struct key *k, const char *v)
     return 0;
 }
 
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-                   : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n || (len == 2 && c < 0xc2))
-            return 0;
-        for (size_t j = 1; j < len; j++)
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-        i += len;
-    }
-    return 1;
-}
-
 int config_parse(struct config *c, const char *name, const char *text,
                  size_t len, char *err, size_t errlen)
 {
@@ -256,12 +240,18 @@ int config_parse(struct config *c, const char *name, const char *text,
             snprintf(err, errlen, "%s:%u: NUL byte in line", name, lineno);
             return -1;
         }
-        if (!utf8_ok((const unsigned char *)line, n)) {
+        if (!str_utf8_valid(line, n)) {
             snprintf(err, errlen, "%s:%u: invalid UTF-8", name, lineno);
             return -1;
         }
         while (n > 0 && isspace((unsigned char)line[n - 1]))
             line[--n] = '\0';
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
+                snprintf(err, errlen, "%s:%u: control character in line",
+                         name, lineno);
+                return -1;
+            }
         char *s = line;
         while (isspace((unsigned char)*s))
             s++;

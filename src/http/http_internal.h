@@ -13,8 +13,6 @@
 struct arena;
 
 #define HTTP_MAX_PARAMS 8       /* route captures in one pattern */
-#define HTTP_FORM_FIELDS 256    /* form fields kept from one body */
-#define HTTP_CONN_MEMORY 32768  /* MHD memory per connection, bytes */
 
 /* One decoded name=value pair of a query string or form body. */
 struct http_kv {

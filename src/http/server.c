@@ -356,10 +356,10 @@ static int parse_form(struct http_req *req)
         (type[tl] != '\0' && type[tl] != ';' && type[tl] != ' '))
         return 0;
     req->form = arena_alloc(&req->arena,
-                            HTTP_FORM_FIELDS * sizeof *req->form);
+                            BOUND_FORM_FIELDS * sizeof *req->form);
     n = http_urlencoded_parse(&req->arena, req->body.data ? req->body.data
                                                           : "",
-                              req->body.len, req->form, HTTP_FORM_FIELDS);
+                              req->body.len, req->form, BOUND_FORM_FIELDS);
     if (n < 0)
         return -1;
     req->nform = (size_t)n;
@@ -970,7 +970,7 @@ struct http_server *http_server_start(const struct http_config *cfg,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)BOUND_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)BOUND_CONNECTIONS_PER_IP,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,

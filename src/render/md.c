@@ -76,7 +76,8 @@ struct md {
     struct nodes raw;       /* raw HTML, block and inline: removed */
     struct idset ids;       /* heading ids given out */
     md_card_fn card;        /* related-card lookup, or NULL */
-    void *ctx;              /* for card */
+    md_image_fn image;      /* image-size lookup, or NULL */
+    void *ctx;              /* for card and image */
     struct buf piece;       /* scratch for one HTML fragment */
     struct buf tmp;         /* scratch for plain text */
 };
@@ -450,9 +451,10 @@ static void do_cards(struct md *m)
         found = str_slug_valid(slug) && m->card &&
                 m->card(m->ctx, m->a, slug, &c) == 0 && c.title && c.url &&
                 url_allowed(c.url, 0);
-        if (!found && m->card) {
-            log_warn("related card target '%s' not found",
-                     log_safe(m->a, slug));
+        if (!found) {
+            if (m->card)
+                log_warn("related card target '%s' not found",
+                         log_safe(m->a, slug));
             cmark_node_unlink(p);
             arena_defer(m->a, node_free, p);
             continue;
@@ -578,9 +580,11 @@ static void do_text(struct md *m, struct buf *b, unsigned *images)
         b->data[--b->len] = '\0';
 }
 
-/* Appends cmark's <img ... /> for img with loading/decoding added. */
-static void img_html(struct buf *b, cmark_node *img)
+/* Appends cmark's <img ... /> for img with loading/decoding added, and
+ * width/height when the image hook knows them. */
+static void img_html(struct md *m, struct buf *b, cmark_node *img)
 {
+    unsigned w = 0, h = 0;
     static const char tail[] = " />";
     size_t start = b->len, tl = sizeof(tail) - 1;
 
@@ -590,6 +594,9 @@ static void img_html(struct buf *b, cmark_node *img)
         return;
     b->len -= tl;
     b->data[b->len] = '\0';
+    if (m->image && m->image(m->ctx, m->a, cmark_node_get_url(img), &w, &h) == 0 &&
+        w && h)
+        buf_printf(b, " width=\"%u\" height=\"%u\"", w, h);
     buf_adds(b, " loading=\"lazy\" decoding=\"async\" />");
 }
 
@@ -609,7 +616,7 @@ static void do_images(struct md *m)
             title = arena_strdup(m->a, cmark_node_get_title(img));
             cmark_node_set_title(img, ""); /* it becomes the caption */
             buf_adds(&m->piece, "<figure>");
-            img_html(&m->piece, img);
+            img_html(m, &m->piece, img);
             if (title && *title) {
                 buf_adds(&m->piece, "<figcaption>");
                 esc(&m->piece, title);
@@ -621,7 +628,7 @@ static void do_images(struct md *m)
                            m->piece.data);
             continue;
         }
-        img_html(&m->piece, img);
+        img_html(m, &m->piece, img);
         if (!m->piece.overflow) /* fails in table cells: img stays plain */
             put_custom(m, img, CMARK_NODE_CUSTOM_INLINE, m->piece.data);
     }
@@ -680,6 +687,13 @@ static void attach(cmark_parser *p, const char *name)
 int md_render(struct arena *a, const char *src, size_t len, md_card_fn card,
               void *ctx, struct md_doc *out)
 {
+    struct md_hooks h = {card, NULL, ctx};
+    return md_render_hooks(a, src, len, &h, out);
+}
+
+int md_render_hooks(struct arena *a, const char *src, size_t len,
+                    const struct md_hooks *hooks, struct md_doc *out)
+{
     struct md m;
     struct buf text;
     cmark_parser *parser = NULL;
@@ -719,8 +733,9 @@ int md_render(struct arena *a, const char *src, size_t len, md_card_fn card,
     m.doc = cmark_parser_finish(parser);
     arena_defer(a, node_free, m.doc);
     m.a = a;
-    m.card = card;
-    m.ctx = ctx;
+    m.card = hooks ? hooks->card : NULL;
+    m.image = hooks ? hooks->image : NULL;
+    m.ctx = hooks ? hooks->ctx : NULL;
     for (size_t i = 0; i < sizeof(reserved_ids) / sizeof(reserved_ids[0]);
          i++)
         idset_put(a, &m.ids, reserved_ids[i]);

@@ -66,6 +66,23 @@ struct md_doc {
 int md_render(struct arena *a, const char *src, size_t len, md_card_fn card,
               void *ctx, struct md_doc *out);
 
+/* Gives the pixel size of the image at src (as written in the Markdown) so
+ * that <img> carries width and height and the page never shifts while it
+ * loads. 0 with both sizes set, or -1 when unknown (no size given). */
+typedef int (*md_image_fn)(void *ctx, struct arena *a, const char *src,
+                           unsigned *width, unsigned *height);
+
+/* Callbacks for md_render_hooks; any may be NULL. */
+struct md_hooks {
+    md_card_fn card;   /* related cards */
+    md_image_fn image; /* inline image sizes */
+    void *ctx;         /* passed to both */
+};
+
+/* md_render with all the hooks. */
+int md_render_hooks(struct arena *a, const char *src, size_t len,
+                    const struct md_hooks *hooks, struct md_doc *out);
+
 /* Short excerpt of plain text (such as md_doc.text): white space runs
  * become one space; the text itself when it has at most max_chars
  * characters (code points); otherwise the whole first sentence(s) that

@@ -62,6 +62,8 @@ struct store_ops {
     int (*image_save)(struct store *st, struct store_image *img);
     int (*image_get)(struct store *st, struct arena *a, int64_t id,
                      struct store_image *out);
+    int (*image_get_by_name)(struct store *st, struct arena *a,
+                             const char *name, struct store_image *out);
 
     int (*live_save)(struct store *st, struct store_live *lu);
     int (*live_delete)(struct store *st, int64_t id);

@@ -255,6 +255,12 @@ int store_image_get(struct store *st, struct arena *a, int64_t id,
     return st->ops->image_get(st, a, id, out);
 }
 
+int store_image_get_by_name(struct store *st, struct arena *a,
+                            const char *name, struct store_image *out)
+{
+    return st->ops->image_get_by_name(st, a, name, out);
+}
+
 int store_live_save(struct store *st, struct store_live *lu)
 {
     return st->ops->live_save(st, lu);

@@ -227,6 +227,9 @@ int store_tags_list(struct store *st, struct arena *a, int kind,
 int store_image_save(struct store *st, struct store_image *img);
 int store_image_get(struct store *st, struct arena *a, int64_t id,
                     struct store_image *out);
+/* By name ("images/grid-1a2b3c4d"); STORE_NOTFOUND. */
+int store_image_get_by_name(struct store *st, struct arena *a,
+                            const char *name, struct store_image *out);
 
 /* --- live updates ------------------------------------------------------ */
 

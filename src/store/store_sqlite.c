@@ -119,6 +119,7 @@ enum stmt {
     S_IMAGE_INSERT,
     S_IMAGE_UPDATE,
     S_IMAGE_GET,
+    S_IMAGE_BY_NAME,
     S_LIVE_INSERT,
     S_LIVE_UPDATE,
     S_LIVE_DELETE,
@@ -219,6 +220,8 @@ static const char *const stmt_sql[S__MAX] = {
                        "widths = ?5, formats = ?6, alt = ?8 WHERE id = ?1",
     [S_IMAGE_GET] = "SELECT " IMAGE_COLS("i") " FROM images i "
                     "WHERE i.id = ?1",
+    [S_IMAGE_BY_NAME] = "SELECT " IMAGE_COLS("i") " FROM images i "
+                        "WHERE i.name = ?1 ORDER BY i.id LIMIT 1",
 
     [S_LIVE_INSERT] = "INSERT INTO live_updates (at, updated_at, headline, "
                       "body, html, link_slug, is_key) "
@@ -1525,6 +1528,21 @@ static int sq_image_get(struct store *st, struct arena *a, int64_t id,
     return rc;
 }
 
+static int sq_image_get_by_name(struct store *st, struct arena *a,
+                                const char *name, struct store_image *out)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = c ? stmt(c, S_IMAGE_BY_NAME) : NULL;
+    int rc;
+
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    rc = read_one(c, a, s, sizeof *out, image_row, out, "read image");
+    finish(s);
+    return rc;
+}
+
 /* --- live updates -------------------------------------------------------- */
 
 static int sq_live_save(struct store *st, struct store_live *lu)
@@ -1874,6 +1892,7 @@ static const struct store_ops sqlite_ops = {
     .tags_list = sq_tags_list,
     .image_save = sq_image_save,
     .image_get = sq_image_get,
+    .image_get_by_name = sq_image_get_by_name,
     .live_save = sq_live_save,
     .live_delete = sq_live_delete,
     .live_list = sq_live_list,
