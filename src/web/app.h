@@ -16,6 +16,7 @@
 #include "store/store.h"
 
 struct tmpl_set;
+struct page_cache;
 
 /* A static file of the theme, served under a fingerprinted name. */
 struct web_asset {
@@ -36,6 +37,7 @@ struct web_app {
     struct tmpl_set *theme;  /* templates, default + DIR/theme overrides */
     struct web_asset *assets; /* theme assets */
     size_t nassets;
+    struct page_cache *cache; /* rendered pages (cache.h) */
 };
 
 /* ---- view.c: template data (docs/theme.md) ---- */

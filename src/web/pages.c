@@ -18,6 +18,7 @@
 #include "core/str.h"
 #include "render/tmpl.h"
 #include "web/app.h"
+#include "web/cache.h"
 #include "web/pages.h"
 
 #define HOME_LATEST 9   /* cards under the lead story */
@@ -51,7 +52,9 @@ int render_page(struct web_app *app, struct http_req *req, int status,
         crypto_generichash(h, sizeof h, (const unsigned char *)body, len,
                            NULL, 0);
         sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        http_resp_header(req, "ETag", arena_printf(a, "\"%s\"", hex));
+        const char *etag = arena_printf(a, "\"%s\"", hex);
+        http_resp_header(req, "ETag", etag);
+        cache_put(app, req, body, len, etag);
         http_resp_header(req, "Cache-Control",
                          "public, max-age=60, s-maxage=300, "
                          "stale-while-revalidate=60");
@@ -135,8 +138,12 @@ int page_home(struct http_req *req, void *ctx)
     struct store_post *lead = NULL, *p = NULL;
     struct store_tag *secs = NULL;
     size_t n = 0, nsec = 0;
-    json_t *d = view_page(app, a, NULL, NULL, "/", NULL, 1);
+    json_t *d;
+    int cached = cache_serve(app, req);
 
+    if (cached)
+        return cached;
+    d = view_page(app, a, NULL, NULL, "/", NULL, 1);
     q.status = STORE_POST_PUBLISHED;
     q.featured_only = 1;
     q.limit = 1;
@@ -203,7 +210,10 @@ int page_article(struct http_req *req, void *ctx)
     struct store_post p;
     struct store_correction *cor = NULL;
     size_t ncor = 0;
+    int cached = cache_serve(app, req);
 
+    if (cached)
+        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_post_get_by_slug(app->st, a, slug, &p) != STORE_OK ||
         !post_is_public(&p, (int64_t)time(NULL)))
@@ -311,7 +321,10 @@ int page_author(struct http_req *req, void *ctx)
     const char *slug = http_req_param(req, "slug");
     struct store_author au;
     struct store_post_query q = {0};
+    int cached = cache_serve(app, req);
 
+    if (cached)
+        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_author_get_by_slug(app->st, a, slug, &au) != STORE_OK)
         return page_not_found(req, app);
@@ -340,7 +353,10 @@ int page_tag(struct http_req *req, void *ctx)
     int want_section = strncmp(http_req_path(req), "/section/", 9) == 0;
     struct store_tag t;
     struct store_post_query q = {0};
+    int cached = cache_serve(app, req);
 
+    if (cached)
+        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_tag_get_by_slug(app->st, a, slug, &t) != STORE_OK)
         return page_not_found(req, app);
@@ -365,6 +381,10 @@ int page_archive(struct http_req *req, void *ctx)
     struct web_app *app = ctx;
     struct arena *a = http_req_arena(req);
     struct store_post_query q = {0};
+    int cached = cache_serve(app, req);
+
+    if (cached)
+        return cached;
     json_t *d = view_page(app, a, "Archive", NULL, "/archive/", NULL, 0);
     return list_page(app, req, &q, "/archive/", "archive", d);
 }

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "render/tmpl.h"
 #include "web/app.h"
+#include "web/cache.h"
 #include "web/pages.h"
 #include "web/web.h"
 
@@ -77,6 +78,7 @@ struct web_app *web_app_open(const char *dir, const char *listen, char *err,
     }
     if (files_load_theme(app, err, errlen) < 0)
         goto fail;
+    app->cache = cache_new();
     return app;
 fail:
     web_app_close(app);
@@ -89,6 +91,7 @@ void web_app_close(struct web_app *app)
         return;
     if (app->theme)
         files_free_theme(app);
+    cache_free(app->cache);
     store_close(app->st);
     free(app);
 }
