@@ -9,11 +9,13 @@
 # migrations are embedded into the binary by tools/embed.sh.
 
 CC ?= cc
+# build folder (make asan uses build-asan)
+B ?= build
 PKGS := libmicrohttpd sqlite3 libcmark-gfm jansson libsodium vips zlib libbrotlienc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Werror
-CPPFLAGS += -D_GNU_SOURCE -Isrc -Ibuild/gen
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(B)/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions -lpthread -lm
 
@@ -21,14 +23,14 @@ SITE ?= demo-site
 LISTEN ?= 127.0.0.1:8080
 
 SRC := $(wildcard src/*/*.c)
-OBJ := $(SRC:src/%.c=build/%.o) build/gen/embedded.o
+OBJ := $(SRC:src/%.c=$(B)/%.o) $(B)/gen/embedded.o
 HDR := $(wildcard src/*/*.h)
 EMBED := $(shell find themes/default demo src/store/schema -type f 2>/dev/null | sort)
-TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all run test unit deps deps-test bench lint fmt clean asan
 
-all: build/newsroom
+all: $(B)/newsroom
 
 deps:
 	@sh scripts/deps.sh build
@@ -36,46 +38,50 @@ deps:
 deps-test:
 	@sh scripts/deps.sh test
 
-build/gen/embedded.c: tools/embed.sh $(EMBED)
-	@mkdir -p build/gen
+$(B)/gen/embedded.c: tools/embed.sh $(EMBED)
+	@mkdir -p $(B)/gen
 	sh tools/embed.sh $@ theme/=themes/default demo/=demo schema/=src/store/schema
 
-build/gen/embedded.o: build/gen/embedded.c
+$(B)/gen/embedded.o: $(B)/gen/embedded.c
 	$(CC) $(CFLAGS) -std=c11 -Isrc -c $< -o $@
 
-build/%.o: src/%.c $(HDR)
+$(B)/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-build/newsroom: build/main.o $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(B)/newsroom: $(B)/main.o $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/main.o: src/main.c $(HDR)
-	@mkdir -p build
+$(B)/main.o: src/main.c $(HDR)
+	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-build/tests/%: tests/unit/%.c tests/unit/check.h $(OBJ)
-	@mkdir -p build/tests
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(OBJ)
+	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(WARN) \
 	    -Wno-missing-prototypes -o $@ $< $(OBJ) $(PKG_LIBS)
 
 run: deps
-	@$(MAKE) --no-print-directory build/newsroom
-	@if [ ! -f $(SITE)/site.conf ]; then ./build/newsroom init $(SITE) --demo; fi
-	./build/newsroom serve $(SITE) --listen $(LISTEN)
+	@$(MAKE) --no-print-directory $(B)/newsroom
+	@if [ ! -f $(SITE)/site.conf ]; then ./$(B)/newsroom init $(SITE) --demo; fi
+	./$(B)/newsroom serve $(SITE) --listen $(LISTEN)
 
 unit: $(TESTS)
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/newsroom unit
-	@/usr/bin/python3 tests/run.py $(TESTS)
+	@$(MAKE) --no-print-directory $(B)/newsroom unit
+	@NEWSROOM_BIN=$(B)/newsroom /usr/bin/python3 tests/run.py $(TESTS)
 
-bench: deps-test build/newsroom
+bench: deps-test $(B)/newsroom
 	sh bench/article.sh
 
+# The whole suite under AddressSanitizer, UBSan and LeakSanitizer, in its
+# own build folder so the normal build is left alone.
 asan:
-	$(MAKE) clean
-	$(MAKE) test CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
+	@sh scripts/deps.sh asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	$(MAKE) test CC=clang B=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 lint:
 	@! grep -nE '\b(strcpy|sprintf|strcat|atoi|strtok|gets)\s*\(' src/*.c src/*/*.c
@@ -84,4 +90,4 @@ fmt:
 	clang-format -i src/*.c src/*/*.c src/*/*.h
 
 clean:
-	rm -rf build
+	rm -rf build build-asan

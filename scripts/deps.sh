@@ -4,7 +4,9 @@
 # Called by `make run` and `make test` (and by .ci/run) before anything is
 # built. Checks with dpkg first, so a machine that has everything pays one
 # dpkg-query call. Retries apt while another install holds its lock.
-# Usage: scripts/deps.sh [build|test]   (test adds the test-only packages)
+# Usage: scripts/deps.sh [build|test|asan]
+#   test adds what the tests need (pytest, Chromium, Node.js, nginx, wrk),
+#   asan adds clang and its sanitizer runtime.
 set -eu
 
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev
@@ -12,15 +14,34 @@ libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev libsodium-dev
 libvips-dev zlib1g-dev libbrotli-dev"
 TEST="python3-pytest python3-bs4 nginx-light wrk curl bc"
 
+ASAN="clang libclang-rt-14-dev"
+BROWSER="chromium"
+# Node.js may come from elsewhere (nodesource); Debian's only when missing
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+    BROWSER="$BROWSER nodejs npm"
+
 want="$BUILD"
-[ "${1:-build}" = test ] && want="$want $TEST"
+case "${1:-build}" in
+test) want="$want $TEST $BROWSER" ;;
+asan) want="$want $TEST $BROWSER $ASAN" ;;
+esac
 
 missing=""
 for p in $want; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$st" in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-[ -z "$missing" ] && exit 0
+npm_deps() {
+    # playwright-core drives Debian's Chromium; it downloads no browser
+    [ "${1:-build}" = build ] && return 0
+    dir=$(dirname "$0")/../tests/browser
+    [ -d "$dir/node_modules/playwright-core" ] && return 0
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+if [ -z "$missing" ]; then
+    npm_deps "${1:-build}"
+    exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -44,3 +65,4 @@ if ! try apt-get install -y -qq --no-install-recommends $missing; then
     try apt-get update -qq
     try apt-get install -y -qq --no-install-recommends $missing
 fi
+npm_deps "${1:-build}"

@@ -162,9 +162,14 @@ static int cmd_init(int argc, char **argv)
         return 1;
     }
     if (demo) {
-        if (img_init(argv[0]) < 0 ||
-            demo_load(st, media, cfg.reading_speed, (int64_t)time(NULL), err,
-                      sizeof err) < 0) {
+        int r = img_init(argv[0]);
+        if (r == 0)
+            r = demo_load(st, media, cfg.reading_speed, (int64_t)time(NULL),
+                          err, sizeof err);
+        else
+            snprintf(err, sizeof err, "cannot start the image library");
+        img_shutdown();
+        if (r < 0) {
             fprintf(stderr, "newsroom: cannot load the demo: %s\n", err);
             store_close(st);
             return 1;

@@ -3,9 +3,10 @@
 
 Usage: tests/run.py UNIT_BINARY...
 Unit binaries (tests/unit/, built by make) print one "ok - ..." or
-"not ok - ..." line per check. The end-to-end and browser suites in
-tests/e2e/ run under pytest against the real binary (build/newsroom);
-each test there counts once.
+"not ok - ..." line per check. The end-to-end suite in tests/e2e/ runs
+under pytest, and the browser suite in tests/browser/ under node's test
+runner with Debian's Chromium, both against the real binary
+($NEWSROOM_BIN, default build/newsroom); each test there counts once.
 Run from the repository root. Exit status 0 only when nothing failed.
 """
 import os
@@ -64,11 +65,36 @@ def run_pytest():
             failed += 1
 
 
+def run_browser():
+    """node's test runner over tests/browser/*.test.mjs (TAP summary)."""
+    global passed, failed
+    tests = sorted(f for f in os.listdir("tests/browser") if f.endswith(".test.mjs"))
+    proc = subprocess.run(["node", "--test", "--test-reporter=tap",
+                           *[os.path.join("tests/browser", t) for t in tests]],
+                          capture_output=True, text=True, errors="replace",
+                          timeout=900)
+    for line in re.findall(r"^\s*not ok \d+ - .*", proc.stdout, re.M):
+        print(f"FAIL browser: {line.strip()}")
+    p = re.search(r"^# pass (\d+)", proc.stdout, re.M)
+    f = re.search(r"^# fail (\d+)", proc.stdout, re.M)
+    if not p or not f:
+        print(f"FAIL browser: no summary\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        failed += 1
+        return
+    if int(f.group(1)):
+        print(proc.stdout[-6000:])
+    print(f"browser: {p.group(1)} passed, {f.group(1)} failed")
+    passed += int(p.group(1))
+    failed += int(f.group(1))
+
+
 def main():
     for b in sys.argv[1:]:
         run_unit(b)
     if os.path.isdir("tests/e2e"):
         run_pytest()
+    if os.path.isdir("tests/browser"):
+        run_browser()
     tail = f", {skipped} skipped" if skipped else ""
     print(f"{passed} passed, {failed} failed{tail}")
     return 1 if failed or passed == 0 else 0

@@ -27,6 +27,11 @@ int img_init(const char *argv0)
     return 0;
 }
 
+void img_shutdown(void)
+{
+    vips_shutdown();
+}
+
 static int save(VipsImage *im, const char *path, int webp, char *err,
                 size_t errlen)
 {

@@ -29,6 +29,9 @@ struct img_info {
 /* Starts libvips once per process; 0 or -1 (logged). */
 int img_init(const char *argv0);
 
+/* Releases what libvips holds (caches, threads); call once at exit. */
+void img_shutdown(void);
+
 /* Decodes len bytes of an image (JPEG, PNG, WebP, GIF or SVG), refuses it
  * when it is not an image or is too large, and writes the variants under
  * media_dir/images/ with names from base (a slug). 0 or -1 with a one-line

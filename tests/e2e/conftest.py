@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "newsroom")
+BIN = os.path.abspath(os.environ.get("NEWSROOM_BIN") or os.path.join(ROOT, "build", "newsroom"))
 
 
 def free_port():

@@ -317,3 +317,19 @@ def test_theme_override(demo_dir, tmpdir_path):
         assert srv.get("/")[0] == 200
     finally:
         srv.stop()
+
+
+def test_article_page_weight_budget(server, articles):
+    """DESIGN.md's budget: HTML + CSS + JS of an article under 30 KB
+    compressed (gzip here), and no render-blocking script."""
+    import gzip
+    for path in list(articles)[:3]:
+        _, _, html = server.get(path)
+        doc = BeautifulSoup(html, "html.parser")
+        total = len(gzip.compress(html, 9))
+        for el in doc.find_all("link", rel="stylesheet") + doc.find_all("script", src=True):
+            url = el.get("href") or el.get("src")
+            total += len(gzip.compress(server.get(url)[2], 9))
+        assert total < 30 * 1024, (path, total)
+        head_scripts = doc.head.find_all("script")
+        assert all(s.has_attr("defer") or s.has_attr("async") for s in head_scripts)
