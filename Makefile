@@ -11,7 +11,7 @@
 CC ?= cc
 # build folder (make asan uses build-asan)
 B ?= build
-PKGS := libmicrohttpd sqlite3 libcmark-gfm jansson libsodium vips zlib libbrotlienc
+PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Werror
@@ -25,7 +25,7 @@ LISTEN ?= 127.0.0.1:8080
 SRC := $(wildcard src/*/*.c)
 OBJ := $(SRC:src/%.c=$(B)/%.o) $(B)/gen/embedded.o
 HDR := $(wildcard src/*/*.h)
-EMBED := $(shell find themes/default demo src/store/schema -type f 2>/dev/null | sort)
+EMBED := $(shell find themes/default demo src/store/schema src/store/schema_pg -type f 2>/dev/null | sort)
 TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all run test unit deps deps-test bench lint fmt clean asan
@@ -40,7 +40,8 @@ deps-test:
 
 $(B)/gen/embedded.c: tools/embed.sh $(EMBED)
 	@mkdir -p $(B)/gen
-	sh tools/embed.sh $@ theme/=themes/default demo/=demo schema/=src/store/schema
+	sh tools/embed.sh $@ theme/=themes/default demo/=demo schema/=src/store/schema \
+	    schema_pg/=src/store/schema_pg
 
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
 	$(CC) $(CFLAGS) -std=c11 -Isrc -c $< -o $@

@@ -5,14 +5,15 @@
 # built. Checks with dpkg first, so a machine that has everything pays one
 # dpkg-query call. Retries apt while another install holds its lock.
 # Usage: scripts/deps.sh [build|test|asan]
-#   test adds what the tests need (pytest, Chromium, Node.js, nginx, wrk),
+#   test adds what the tests need (pytest, Chromium, Node.js, nginx, wrk,
+#   the PostgreSQL server the store tests start with scripts/pg.sh),
 #   asan adds clang and its sanitizer runtime.
 set -eu
 
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev
 libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev libsodium-dev
-libvips-dev zlib1g-dev libbrotli-dev"
-TEST="python3-pytest python3-bs4 nginx-light wrk curl bc"
+libvips-dev zlib1g-dev libbrotli-dev libpq-dev"
+TEST="python3-pytest python3-bs4 nginx-light wrk curl bc postgresql"
 
 ASAN="clang libclang-rt-14-dev"
 BROWSER="chromium"

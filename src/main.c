@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "content/demo.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -34,6 +35,7 @@ static const char usage_main[] =
     "commands:\n"
     "  init DIR [--demo]                create a site in DIR\n"
     "  serve DIR [--listen ADDR:PORT]   serve the site in DIR\n"
+    "  live post|edit|delete DIR ...    the live News Feed\n"
     "\n"
     "Run 'newsroom COMMAND --help' for a command's options.\n";
 
@@ -56,27 +58,6 @@ static const char usage_serve[] =
     "                      'listen', else 127.0.0.1:8080); port 0 picks\n"
     "                      a free port\n"
     "  --no-jobs           do not run background job workers here\n";
-
-/* Prints "newsroom: MESSAGE" and returns the usage-error exit status. */
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
-                                                             ...)
-{
-    va_list ap;
-    fputs("newsroom: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    return 2;
-}
-
-static int wants_help(int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return 1;
-    return 0;
-}
 
 /* 1 when dir does not exist or is an empty directory. */
 static int dir_fresh(const char *dir)
@@ -102,7 +83,7 @@ static int cmd_init(int argc, char **argv)
     char path[1200], media[1200], err[512];
     struct store *st = NULL;
 
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(usage_init, stdout);
         return 0;
     }
@@ -112,20 +93,20 @@ static int cmd_init(int argc, char **argv)
         else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
             title = argv[++i];
         else if (argv[i][0] == '-')
-            return usage_error("init: unknown option '%s' (try 'newsroom "
+            return cli_usage_error("init: unknown option '%s' (try 'newsroom "
                                "init --help')",
                                argv[i]);
         else if (!dir)
             dir = argv[i];
         else
-            return usage_error("init: unexpected argument '%s'",
+            return cli_usage_error("init: unexpected argument '%s'",
                                argv[i]);
     }
     if (!dir)
-        return usage_error("init: missing DIR%s",
+        return cli_usage_error("init: missing DIR%s",
                            " (try 'newsroom init --help')");
     if (strlen(dir) > 900)
-        return usage_error("init: directory name too long%s", "");
+        return cli_usage_error("init: directory name too long%s", "");
     if (!dir_fresh(dir)) {
         fprintf(stderr,
                 "newsroom: cannot create a site in '%s': it exists and is "
@@ -186,30 +167,30 @@ static int cmd_serve(int argc, char **argv)
     const char *dir = NULL, *listen = NULL;
     char err[512];
 
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         fputs(usage_serve, stdout);
         return 0;
     }
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0) {
             if (i + 1 >= argc)
-                return usage_error("serve: --listen needs ADDR:PORT%s", "");
+                return cli_usage_error("serve: --listen needs ADDR:PORT%s", "");
             listen = argv[++i];
         } else if (strcmp(argv[i], "--no-jobs") == 0) {
             /* no job workers exist yet: nothing to turn off */
         } else if (argv[i][0] == '-') {
-            return usage_error("serve: unknown option '%s' (try 'newsroom "
+            return cli_usage_error("serve: unknown option '%s' (try 'newsroom "
                                "serve --help')",
                                argv[i]);
         } else if (!dir) {
             dir = argv[i];
         } else {
-            return usage_error("serve: unexpected argument '%s'",
+            return cli_usage_error("serve: unexpected argument '%s'",
                                argv[i]);
         }
     }
     if (!dir)
-        return usage_error("serve: missing DIR%s",
+        return cli_usage_error("serve: missing DIR%s",
                            " (try 'newsroom serve --help')");
     if (listen) {
         struct config probe;
@@ -219,7 +200,7 @@ static int cmd_serve(int argc, char **argv)
         if (strlen(listen) > 200 ||
             config_parse(&probe, "--listen", line, strlen(line), err,
                          sizeof err) < 0)
-            return usage_error("serve: bad --listen '%s': expected "
+            return cli_usage_error("serve: bad --listen '%s': expected "
                                "ADDR:PORT such as 127.0.0.1:8080",
                                listen);
     }
@@ -255,6 +236,8 @@ int main(int argc, char **argv)
         return cmd_init(argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "live") == 0)
+        return cli_live(argc - 2, argv + 2);
     fprintf(stderr,
             "newsroom: unknown command '%s' (try 'newsroom --help')\n", cmd);
     return 2;

@@ -3,14 +3,21 @@
 
 Usage: tests/run.py UNIT_BINARY...
 Unit binaries (tests/unit/, built by make) print one "ok - ..." or
-"not ok - ..." line per check. The end-to-end suite in tests/e2e/ runs
-under pytest, and the browser suite in tests/browser/ under node's test
-runner with Debian's Chromium, both against the real binary
-($NEWSROOM_BIN, default build/newsroom); each test there counts once.
+"not ok - ..." line per check. Before them a throwaway PostgreSQL server
+is started with scripts/pg.sh (stopped after them) and its URL given to
+the unit tests as NEWSROOM_TEST_PG, so test_store runs the store contract
+on PostgreSQL as well as SQLite; a server that cannot be started is a
+failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
+The end-to-end suite in tests/e2e/ runs under pytest, and the browser
+suite in tests/browser/ under node's test runner with Debian's Chromium,
+both against the real binary ($NEWSROOM_BIN, default build/newsroom);
+each test there counts once.
 Run from the repository root. Exit status 0 only when nothing failed.
 """
+import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +46,44 @@ def run_unit(binary):
     print(f"{name}: {ok} passed, {len(bad)} failed")
     passed += ok
     failed += len(bad)
+
+
+def start_postgresql():
+    """Starts scripts/pg.sh; returns its data directory, or None."""
+    global failed
+    if os.environ.get("NEWSROOM_TEST_PG"):
+        return None
+    if not shutil.which("pg_ctl") and not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        print("FAIL postgresql: pg_ctl not found (install the postgresql "
+              "package: scripts/deps.sh test); the store contract runs on "
+              "SQLite only")
+        failed += 1
+        return None
+    # in /tmp, not $TMPDIR: the server's user (postgres, when we are root)
+    # must reach it
+    datadir = tempfile.mkdtemp(prefix="newsroom-pg-", dir="/tmp")
+    try:
+        proc = subprocess.run(["sh", "scripts/pg.sh", "start", datadir],
+                              capture_output=True, text=True, errors="replace",
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        proc = None
+    url = proc.stdout.strip().splitlines()[-1] if proc and proc.stdout.strip() else ""
+    if not proc or proc.returncode != 0 or not url.startswith("postgresql://"):
+        why = proc.stderr[-2000:] if proc else "scripts/pg.sh timed out"
+        print(f"FAIL postgresql: cannot start a test server\n{why}")
+        failed += 1
+        stop_postgresql(datadir)
+        return None
+    os.environ["NEWSROOM_TEST_PG"] = url
+    return datadir
+
+
+def stop_postgresql(datadir):
+    if datadir and os.path.isdir(datadir):
+        subprocess.run(["sh", "scripts/pg.sh", "stop", datadir],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(datadir, ignore_errors=True)
 
 
 def run_pytest():
@@ -89,8 +134,14 @@ def run_browser():
 
 
 def main():
-    for b in sys.argv[1:]:
-        run_unit(b)
+    pgdata = start_postgresql()
+    try:
+        for b in sys.argv[1:]:
+            run_unit(b)
+    finally:
+        stop_postgresql(pgdata)
+        if pgdata:  # the end-to-end tests keep using SQLite
+            os.environ.pop("NEWSROOM_TEST_PG", None)
     if os.path.isdir("tests/e2e"):
         run_pytest()
     if os.path.isdir("tests/browser"):

@@ -18,6 +18,7 @@
 #include "core/str.h"
 #include "media/img.h"
 #include "render/date.h"
+#include "render/md.h"
 #include "store/store.h"
 
 #define MAX_FIELDS 32
@@ -447,8 +448,11 @@ static int load_live(struct store *st, struct arena *a, int64_t now,
         lu.body = d.body ? d.body : "";
         lu.link_slug = field(&d, "link");
         lu.key = field(&d, "key") && strcmp(field(&d, "key"), "true") == 0;
-        if (post_live_derive(a, &lu) < 0 ||
-            store_live_save(st, &lu) != STORE_OK) {
+        struct md_doc doc;
+        if (md_render(a, lu.body, strlen(lu.body), NULL, NULL, &doc) < 0)
+            doc.html = "";
+        lu.html = doc.html;
+        if (store_live_save(st, &lu) != STORE_OK) {
             snprintf(err, errlen, "cannot store live update '%s'",
                      lu.headline);
             return -1;

@@ -107,13 +107,3 @@ int post_is_public(const struct store_post *p, int64_t now)
     return p->status == STORE_POST_SCHEDULED && p->published_at &&
            p->published_at <= now;
 }
-
-int post_live_derive(struct arena *a, struct store_live *lu)
-{
-    struct md_doc doc;
-
-    if (render(NULL, a, lu->body, &doc) < 0)
-        return -1;
-    lu->html = doc.html;
-    return 0;
-}

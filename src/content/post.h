@@ -38,7 +38,4 @@ int post_save(struct store *st, struct arena *a, struct store_post *p,
  * published_at <= now. */
 int post_is_public(const struct store_post *p, int64_t now);
 
-/* Renders a live update's Markdown body into lu->html. 0 or -1. */
-int post_live_derive(struct arena *a, struct store_live *lu);
-
 #endif

@@ -12,7 +12,9 @@
 #define BOUND_URL_LEN 2048             /* bytes of request target; 414 past it */
 #define BOUND_HEADER_BYTES (16 * 1024) /* all request headers; 431/400 past it */
 #define BOUND_BODY_BYTES (1024 * 1024) /* form/API bodies; 413 past it */
-#define BOUND_CONNECTIONS 4096         /* open connections in all */
+/* Open connections in all, live streams included. Start-up lowers it to
+ * what RLIMIT_NOFILE allows (the soft limit is raised to the hard one). */
+#define BOUND_CONNECTIONS 20000
 /* Open connections from one address. Generous: behind a proxy or CDN every
  * reader shares its address. MHD 0.9.75 in epoll mode stops noticing
  * closed connections once a limit is hit (they linger until the timeout),
@@ -22,6 +24,14 @@
 #define BOUND_QUERY_PARAMS 32          /* query-string parameters kept */
 #define BOUND_FORM_FIELDS 256          /* form fields kept from one body */
 #define BOUND_CONN_MEMORY 32768        /* MHD memory per connection, bytes */
+
+/* Live streams (Server-Sent Events, src/http/sse.c; docs/live.md) */
+#define BOUND_SSE_STREAMS 15000 /* open streams per hub; 503 past it */
+/* Broadcast bytes waiting for one stream; a reader further behind is
+ * disconnected (it reconnects and resumes with Last-Event-ID). */
+#define BOUND_SSE_QUEUE_BYTES (256 * 1024)
+#define BOUND_SSE_HEARTBEAT_S 15        /* seconds between ": ping" comments */
+#define BOUND_SSE_SNDBUF (64 * 1024)    /* kernel send buffer per stream */
 
 /* output */
 #define BOUND_PAGE_BYTES (4 * 1024 * 1024) /* one rendered response */

@@ -15,6 +15,11 @@
  * handler set its own, and answers conditional GETs (If-None-Match,
  * If-Modified-Since) with 304 when the handler's ETag / Last-Modified
  * match. docs/http.md lists the limits and the status codes.
+ *
+ * Live streams (Server-Sent Events) are the one exception to "one
+ * response, then done": http_resp_sse() turns a request into an open
+ * text/event-stream that a hub feeds from any thread; the stream holds no
+ * thread while idle. docs/live.md is the operator's page.
  */
 #ifndef HTTP_HTTP_H
 #define HTTP_HTTP_H
@@ -24,6 +29,7 @@
 struct arena;
 struct http_req;    /* one per request; lives until its response is sent */
 struct http_server; /* a listening server and its threads */
+struct http_sse_hub; /* a set of open event streams */
 
 /* Request methods, as bits so that a route can accept several. A request
  * with any other method never reaches a handler (the layer answers 501). */
@@ -70,12 +76,20 @@ struct http_config {
                                       http_resp_send(); NULL = plain text */
     void *app;                     /* passed to every handler */
     int access_log; /* 1 = one log_info line per request */
+    unsigned conn_timeout_s;   /* idle / half-sent request timeout, seconds;
+                                  0 = BOUND_CONN_TIMEOUT_S */
+    unsigned sse_heartbeat_ms; /* ": ping" interval on live streams;
+                                  0 = BOUND_SSE_HEARTBEAT_S */
+    unsigned sse_max_streams;  /* open streams per hub before 503;
+                                  0 = BOUND_SSE_STREAMS */
 };
 
 /*
  * Listens on cfg->listen and starts serving on background threads.
  * cfg is copied; cfg->routes and cfg->app must outlive the server.
- * Ignores SIGPIPE process-wide.
+ * Ignores SIGPIPE process-wide. Raises the soft RLIMIT_NOFILE to the
+ * hard limit and holds at most BOUND_CONNECTIONS connections, fewer if
+ * the descriptor limit is lower (the number chosen is logged).
  * Returns the server, or NULL with a one-line reason in err, e.g.
  * "cannot listen on '127.0.0.1:8080': Address already in use".
  */
@@ -83,8 +97,9 @@ struct http_server *http_server_start(const struct http_config *cfg,
                                       char *err, size_t errlen);
 /* The TCP port the server listens on (useful after asking for port 0). */
 unsigned http_server_port(const struct http_server *srv);
-/* Stops listening, closes every connection (waiting for running handlers
- * to return) and frees the server. NULL is fine. */
+/* Stops listening, ends every live stream and closes every connection
+ * (waiting for running handlers to return) and frees the server. NULL is
+ * fine. */
 void http_server_stop(struct http_server *srv);
 
 /* ---- the request (valid until the response is sent) ---- */
@@ -159,5 +174,53 @@ int http_resp_redirect(struct http_req *req, int status,
  * plain text "message\n" when there is none (or it sent nothing).
  * Returns the status sent, or -1. */
 int http_error(struct http_req *req, int status, const char *message);
+
+/* ---- live streams (Server-Sent Events, WHATWG HTML 9.2) ---- */
+
+/*
+ * A new, empty hub, with a thread of its own that sends heartbeats
+ * (": ping" every cfg->sse_heartbeat_ms to every stream when nothing else
+ * was sent) and notices clients that hang up. Free it with
+ * http_sse_hub_free() after every server that used it has stopped.
+ * Returns NULL (logged) if the thread or its descriptors cannot be made.
+ */
+struct http_sse_hub *http_sse_hub_new(void);
+/* Stops the hub's thread and frees it. Every server whose requests used
+ * the hub must have been stopped first (a hub that still has streams is
+ * logged and left alone). NULL is fine. */
+void http_sse_hub_free(struct http_sse_hub *hub);
+
+/*
+ * Answers req with a text/event-stream that stays open: status 200,
+ * Cache-Control: no-store, X-Accel-Buffering: no, the handler's own
+ * headers and the security headers, no Content-Length (chunked for
+ * HTTP/1.1, ended by closing for HTTP/1.0). The body is the len bytes of
+ * initial (already formatted SSE text, e.g. "retry:" and replayed events;
+ * copied; may be empty), then every event broadcast to hub afterwards, in
+ * order. A HEAD request gets the headers only.
+ * The handler returns at once; the stream ends when the client goes,
+ * falls more than BOUND_SSE_QUEUE_BYTES behind (initial does not count),
+ * or the server stops. It counts against cfg->sse_max_streams per hub;
+ * past that, and while the server stops, the answer is 503 with
+ * Retry-After (through http_error()).
+ * Returns the status sent (200 or 503), or -1 if nothing was sent
+ * (logged; the layer then answers 500).
+ */
+int http_resp_sse(struct http_req *req, struct http_sse_hub *hub,
+                  const char *initial, size_t len);
+/*
+ * Queues one complete event - len bytes of SSE text ending in a blank
+ * line ("\n\n"), e.g. "id: 7\nevent: post\ndata: {...}\n\n" - for every
+ * open stream of hub. The bytes are copied once and shared. A stream
+ * whose queue would pass BOUND_SSE_QUEUE_BYTES is disconnected instead.
+ * Thread-safe; never waits for a client. Returns the number of streams
+ * the event was queued to, or -1 (logged) for an empty event, one that
+ * does not end in a blank line or one larger than BOUND_SSE_QUEUE_BYTES.
+ * A NULL hub has no streams (0).
+ */
+int http_sse_broadcast(struct http_sse_hub *hub, const char *event,
+                       size_t len);
+/* Open streams of hub (for metrics); 0 for NULL. */
+unsigned http_sse_count(const struct http_sse_hub *hub);
 
 #endif

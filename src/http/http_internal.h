@@ -1,16 +1,24 @@
 /*
  * http_internal.h - pieces of src/http shared between its files and its
  * unit test: decoding what the client sent (form.c), route matching
- * (route.c) and conditional-request checks (cond.c). Nothing outside
+ * (route.c), conditional-request checks (cond.c), and the seam between
+ * the MHD adapter (server.c) and live streams (sse.c). Nothing outside
  * src/http includes this; web/ uses http.h.
  */
 #ifndef HTTP_HTTP_INTERNAL_H
 #define HTTP_HTTP_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct arena;
+struct http_config;
+struct http_req;
+struct http_sse_srv;    /* a server's live streams (sse.c) */
+struct http_sse_stream; /* one live stream (sse.c) */
+struct MHD_Connection;
+struct MHD_Response;
 
 #define HTTP_MAX_PARAMS 8       /* route captures in one pattern */
 
@@ -63,5 +71,39 @@ int http_etag_match(const char *if_none_match, const char *etag);
 /* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110
  * 5.6.7) into *t. Returns 0, or -1 if s is not one. */
 int http_date_parse(const char *s, time_t *t);
+
+/* ---- server.c, for sse.c ---- */
+
+/* The request's MHD connection (NULL before its headers arrived). */
+struct MHD_Connection *http_req_conn(const struct http_req *req);
+/* The config of the server the request came to. */
+const struct http_config *http_req_config(const struct http_req *req);
+/* The live-stream bookkeeping of that server. */
+struct http_sse_srv *http_req_sse_srv(const struct http_req *req);
+/*
+ * Queues resp as the request's response with status and Content-Type
+ * type, after adding the headers the handler set and the default security
+ * headers. resp stays the caller's to destroy (MHD keeps its own
+ * reference). Returns status, or -1 (logged) if a response was already
+ * sent or MHD refused it.
+ */
+int http_resp_queue(struct http_req *req, int status, const char *type,
+                    struct MHD_Response *resp);
+/* Ties a stream to the request: when the request ends, server.c calls
+ * http_sse_stream_done(s). */
+void http_req_set_sse(struct http_req *req, struct http_sse_stream *s);
+
+/* ---- sse.c, for server.c ---- */
+
+/* Bookkeeping for the live streams of one server; aborts on OOM. */
+struct http_sse_srv *http_sse_srv_new(void);
+/* Ends every stream of the server and refuses new ones: must run before
+ * MHD_stop_daemon(), which may not meet a suspended connection. */
+void http_sse_srv_stop(struct http_sse_srv *ss);
+/* Frees the bookkeeping (after MHD_stop_daemon()). NULL is fine. */
+void http_sse_srv_free(struct http_sse_srv *ss);
+/* The request that carried s is over (MHD's request-completed callback):
+ * removes s from its hub and server. Returns the body bytes sent. */
+uint64_t http_sse_stream_done(struct http_sse_stream *s);
 
 #endif

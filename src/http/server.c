@@ -25,6 +25,11 @@
  * MHD's own %-unescaping is switched off (unescape_none()): its decoded
  * path is a C string, so "%00" would silently cut it short. We decode the
  * raw target ourselves (form.c) and reject what we cannot serve.
+ *
+ * Live streams (sse.c) are requests whose response never ends: the
+ * daemon runs with MHD_ALLOW_SUSPEND_RESUME, request_done() hands a
+ * finished stream back to sse.c, and http_server_stop() ends every stream
+ * before MHD_stop_daemon() (which must not find a suspended connection).
  */
 #include "http/http.h"
 
@@ -39,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,10 +59,18 @@
  * of reading on to answer 413 (only chunked bodies get that far). */
 #define DISCARD_LIMIT (4 * (size_t)BOUND_BODY_BYTES)
 
+/* File descriptors kept back from the connection limit for everything
+ * else: the database, media files, epoll and eventfds, logs. */
+#define FD_RESERVE 256
+
+/* Fewest connections we start with, whatever RLIMIT_NOFILE says. */
+#define MIN_CONNECTIONS 64
+
 struct http_server {
     struct MHD_Daemon *daemon; /* running daemon */
     struct http_config cfg;    /* copy of the caller's config */
     unsigned port;             /* bound TCP port */
+    struct http_sse_srv *sse;  /* this server's live streams */
 };
 
 /* A response header the handler asked for, kept until the response is
@@ -93,6 +107,7 @@ struct http_req {
     size_t bytes_out;            /* body bytes sent (0 for HEAD, 304) */
     struct timespec t0;          /* when the request line arrived */
     const char *ip;              /* client address text, or NULL */
+    struct http_sse_stream *sse; /* live stream it became, or NULL */
 };
 
 /* Headers every response carries unless the handler set its own. */
@@ -482,6 +497,8 @@ static void request_done(void *cls, struct MHD_Connection *conn,
     if (!req)
         return;
     *con_cls = NULL;
+    if (req->sse)
+        req->bytes_out = (size_t)http_sse_stream_done(req->sse);
     if (srv->cfg.access_log) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
         us = (long long)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
@@ -498,13 +515,16 @@ static void request_done(void *cls, struct MHD_Connection *conn,
 
 /* MHD_OPTION_EXTERNAL_LOGGER: MHD's diagnostics into our log. What a
  * client did wrong is debug noise (the access log shows it); the rest
- * (limits reached, accept/thread/socket failures) is for operators. */
+ * (limits reached, accept/thread/socket failures) is for operators.
+ * "error generating" is sse.c ending a live stream whose client hung up
+ * or fell behind (it logs the latter itself). */
 __attribute__((format(printf, 2, 0))) static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
     static const char *const client_faults[] = {
         "Error processing request", "closed by remote", "Failed to parse",
         "Not enough memory in pool", "reset", "timed out", "timeout",
+        "error generating",
     };
     enum log_level level = LOG_WARN;
     char line[512];
@@ -526,6 +546,26 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 struct arena *http_req_arena(struct http_req *req)
 {
     return &req->arena;
+}
+
+struct MHD_Connection *http_req_conn(const struct http_req *req)
+{
+    return req->conn;
+}
+
+const struct http_config *http_req_config(const struct http_req *req)
+{
+    return &req->srv->cfg;
+}
+
+struct http_sse_srv *http_req_sse_srv(const struct http_req *req)
+{
+    return req->srv->sse;
+}
+
+void http_req_set_sse(struct http_req *req, struct http_sse_stream *s)
+{
+    req->sse = s;
 }
 
 enum http_method http_req_method(const struct http_req *req)
@@ -701,15 +741,9 @@ static void add_header(struct MHD_Response *resp, const char *name,
         log_error("cannot add response header '%s'", name);
 }
 
-static int send_body(struct http_req *req, int status, const char *type,
-                     const void *body, size_t len,
-                     enum MHD_ResponseMemoryMode mode)
+/* 0 if a response may be sent now with status, else -1 (logged). */
+static int can_send(struct http_req *req, int status)
 {
-    struct MHD_Response *resp;
-    const struct resp_hdr *h;
-    int not_mod = 0;
-    size_t i;
-
     if (req->status || !req->conn) {
         log_error("cannot send response %d for '%s': %s", status,
                   log_safe(&req->arena, req->target, 200),
@@ -720,6 +754,52 @@ static int send_body(struct http_req *req, int status, const char *type,
         log_error("cannot send response with status %d", status);
         return -1;
     }
+    return 0;
+}
+
+/* Adds the headers (only those a 304 keeps when not_mod) and queues resp;
+ * the caller still destroys resp. Returns status, or -1 (logged). */
+static int queue(struct http_req *req, int status, const char *type,
+                 struct MHD_Response *resp, int not_mod)
+{
+    const struct resp_hdr *h;
+    size_t i;
+
+    if (type && !not_mod)
+        add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    for (h = req->hdrs; h; h = h->next)
+        if (!not_mod || kept_on_304(h->name))
+            add_header(resp, h->name, h->value);
+    for (i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
+        if (!resp_hdr_find(req, default_headers[i].name))
+            add_header(resp, default_headers[i].name,
+                       default_headers[i].value);
+    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES) {
+        log_error("cannot queue response %d for '%s'", status,
+                  log_safe(&req->arena, req->target, 200));
+        return -1;
+    }
+    req->status = status;
+    return status;
+}
+
+int http_resp_queue(struct http_req *req, int status, const char *type,
+                    struct MHD_Response *resp)
+{
+    if (can_send(req, status) < 0)
+        return -1;
+    return queue(req, status, type, resp, 0);
+}
+
+static int send_body(struct http_req *req, int status, const char *type,
+                     const void *body, size_t len,
+                     enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp;
+    int not_mod = 0, rc;
+
+    if (can_send(req, status) < 0)
+        return -1;
     if (status == 200 && (req->method & (HTTP_GET | HTTP_HEAD)) &&
         not_modified(req)) {
         status = 304;
@@ -733,25 +813,11 @@ static int send_body(struct http_req *req, int status, const char *type,
         log_error("cannot create response %d", status);
         return -1;
     }
-    if (type && !not_mod)
-        add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    for (h = req->hdrs; h; h = h->next)
-        if (!not_mod || kept_on_304(h->name))
-            add_header(resp, h->name, h->value);
-    for (i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
-        if (!resp_hdr_find(req, default_headers[i].name))
-            add_header(resp, default_headers[i].name,
-                       default_headers[i].value);
-    if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES) {
-        MHD_destroy_response(resp);
-        log_error("cannot queue response %d for '%s'", status,
-                  log_safe(&req->arena, req->target, 200));
-        return -1;
-    }
+    rc = queue(req, status, type, resp, not_mod);
     MHD_destroy_response(resp); /* MHD holds its own reference */
-    req->status = status;
-    req->bytes_out = req->method == HTTP_HEAD ? 0 : len;
-    return status;
+    if (rc > 0)
+        req->bytes_out = req->method == HTTP_HEAD ? 0 : len;
+    return rc;
 }
 
 int http_resp_send(struct http_req *req, int status, const char *type,
@@ -925,11 +991,46 @@ out:
     return fd;
 }
 
+/* How many connections to hold: BOUND_CONNECTIONS, or fewer when the
+ * descriptor limit is lower. Raises the soft RLIMIT_NOFILE to the hard
+ * limit first; every connection costs one descriptor. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    unsigned long long fds;
+    unsigned limit = BOUND_CONNECTIONS;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        log_warn("cannot read the file descriptor limit: %s",
+                 strerror(errno));
+        return limit;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warn("cannot raise the file descriptor limit to %llu: %s",
+                     (unsigned long long)rl.rlim_max, strerror(errno));
+            rl.rlim_cur = was;
+        }
+    }
+    fds = rl.rlim_cur == RLIM_INFINITY ? ~0ULL
+                                       : (unsigned long long)rl.rlim_cur;
+    if (fds < (unsigned long long)limit + FD_RESERVE)
+        limit = fds > MIN_CONNECTIONS + FD_RESERVE
+                    ? (unsigned)(fds - FD_RESERVE)
+                    : MIN_CONNECTIONS;
+    log_info("http: up to %u connections (file descriptor limit %llu)",
+             limit, fds);
+    return limit;
+}
+
 struct http_server *http_server_start(const struct http_config *cfg,
                                       char *err, size_t errlen)
 {
     struct http_server *srv = NULL;
-    unsigned flags, threads;
+    unsigned flags, threads, conns, per_ip, timeout;
     unsigned port = 0;
     int fd = -1;
     long cores;
@@ -957,7 +1058,15 @@ struct http_server *http_server_start(const struct http_config *cfg,
     }
     srv->cfg = *cfg;
     srv->port = port;
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    srv->sse = http_sse_srv_new();
+    conns = connection_limit();
+    per_ip = BOUND_CONNECTIONS_PER_IP < conns ? BOUND_CONNECTIONS_PER_IP
+                                              : conns;
+    timeout = cfg->conn_timeout_s ? cfg->conn_timeout_s
+                                  : (unsigned)BOUND_CONN_TIMEOUT_S;
+    /* suspend/resume: idle live streams hold no thread (sse.c) */
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
                  ? MHD_USE_EPOLL
                  : MHD_USE_POLL;
@@ -966,10 +1075,9 @@ struct http_server *http_server_start(const struct http_config *cfg,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BOUND_CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)BOUND_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)BOUND_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_LIMIT, conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
@@ -979,6 +1087,7 @@ struct http_server *http_server_start(const struct http_config *cfg,
         set_err(err, errlen, "cannot start http server on '%s'",
                 cfg->listen);
         close(fd);
+        http_sse_srv_free(srv->sse);
         free(srv);
         srv = NULL;
     }
@@ -995,6 +1104,8 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
+    http_sse_srv_stop(srv->sse); /* MHD may not stop a suspended stream */
     MHD_stop_daemon(srv->daemon); /* also closes the listening socket */
+    http_sse_srv_free(srv->sse);
     free(srv);
 }

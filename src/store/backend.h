@@ -69,6 +69,12 @@ struct store_ops {
     int (*live_delete)(struct store *st, int64_t id);
     int (*live_list)(struct store *st, struct arena *a, int64_t before,
                      size_t limit, struct store_live **out, size_t *n);
+    int (*live_get)(struct store *st, struct arena *a, int64_t id,
+                    struct store_live *out);
+    int (*live_events)(struct store *st, struct arena *a, int64_t after,
+                       size_t limit, struct store_live_event **out,
+                       size_t *n);
+    int64_t (*live_last_seq)(struct store *st);
 
     int (*newsletter_save)(struct store *st, struct store_newsletter *nl);
     int (*newsletters_list)(struct store *st, struct arena *a,
@@ -85,7 +91,7 @@ struct store {
 
 #define STORE_MIGRATIONS_MAX 256 /* numbered schema files we accept */
 
-/* One embedded schema/NNN_name.sql file. */
+/* One embedded schema/NNN_name.sql (or schema_pg/NNN_name.sql) file. */
 struct store_migration {
     int number;       /* NNN, 1.. */
     const char *name; /* "schema/001_init.sql" (static) */
@@ -96,11 +102,22 @@ struct store_migration {
  * number. Returns how many, or -1 (logged) for a malformed or duplicate
  * number or more than max files. */
 int store_migrations(struct store_migration *out, size_t max);
+/* The same for the files under another embedded folder: dir is "schema/"
+ * (SQLite, what store_migrations reads) or "schema_pg/" (PostgreSQL). */
+int store_migrations_in(const char *dir, struct store_migration *out,
+                        size_t max);
 
 /* --- backends ------------------------------------------------------------ */
 
 /* Opens (creating if missing) the SQLite database file at path and applies
  * pending migrations. NULL with a one-line reason in err. store_sqlite.c. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+
+/* Connects to the PostgreSQL database of the URL "postgresql://" + rest
+ * (rest as store.c strips it; "postgres://" URLs arrive the same way),
+ * applies pending schema_pg/ migrations under an advisory lock and starts
+ * the thread that LISTENs for other processes' commits. NULL with a
+ * one-line reason (no password) in err. store_pg.c. */
+struct store *store_pg_open(const char *rest, char *err, size_t errlen);
 
 #endif

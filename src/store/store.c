@@ -24,8 +24,8 @@ struct backend {
 
 static const struct backend backends[] = {
     {"sqlite:", store_sqlite_open, NULL},
-    {"postgresql://", NULL, "postgresql backend not built yet"},
-    {"postgres://", NULL, "postgresql backend not built yet"},
+    {"postgresql://", store_pg_open, NULL},
+    {"postgres://", store_pg_open, NULL},
 };
 
 struct store *store_open(const char *url, char *err, size_t errlen)
@@ -74,18 +74,18 @@ const char *store_strerror(int err)
 
 /* --- migrations ---------------------------------------------------------- */
 
-/* NNN from "schema/NNN_name.sql", or -1 if the name has another shape. */
-static int migration_number(const char *name)
+/* NNN from "DIR/NNN_name.sql" (dir is "DIR/"), or -1 if the name has
+ * another shape. */
+static int migration_number(const char *dir, const char *name)
 {
-    static const char prefix[] = "schema/";
-    size_t len = strlen(name);
+    size_t len = strlen(name), dlen = strlen(dir);
     const char *p;
     int n = 0;
 
-    if (strncmp(name, prefix, sizeof prefix - 1) != 0 || len < 4 ||
+    if (strncmp(name, dir, dlen) != 0 || len < dlen + 4 ||
         strcmp(name + len - 4, ".sql") != 0)
         return -1;
-    p = name + sizeof prefix - 1;
+    p = name + dlen;
     for (int i = 0; i < 3; i++, p++) {
         if (*p < '0' || *p > '9')
             return -1;
@@ -102,15 +102,21 @@ static int migration_cmp(const void *x, const void *y)
 
 int store_migrations(struct store_migration *out, size_t max)
 {
-    size_t n = 0;
+    return store_migrations_in("schema/", out, max);
+}
+
+int store_migrations_in(const char *dir, struct store_migration *out,
+                        size_t max)
+{
+    size_t n = 0, dlen = strlen(dir);
 
     for (const struct embed_file *f = embed_files; f->name; f++) {
-        if (strncmp(f->name, "schema/", 7) != 0)
+        if (strncmp(f->name, dir, dlen) != 0)
             continue;
-        int num = migration_number(f->name);
+        int num = migration_number(dir, f->name);
         if (num < 0) {
             log_error("cannot use migration '%s': name is not "
-                      "schema/NNN_name.sql", f->name);
+                      "%sNNN_name.sql", f->name, dir);
             return -1;
         }
         if (n == max) {
@@ -275,6 +281,24 @@ int store_live_list(struct store *st, struct arena *a, int64_t before,
                     size_t limit, struct store_live **out, size_t *n)
 {
     return st->ops->live_list(st, a, before, limit, out, n);
+}
+
+int store_live_get(struct store *st, struct arena *a, int64_t id,
+                   struct store_live *out)
+{
+    return st->ops->live_get(st, a, id, out);
+}
+
+int store_live_events(struct store *st, struct arena *a, int64_t after,
+                      size_t limit, struct store_live_event **out,
+                      size_t *n)
+{
+    return st->ops->live_events(st, a, after, limit, out, n);
+}
+
+int64_t store_live_last_seq(struct store *st)
+{
+    return st->ops->live_last_seq(st);
 }
 
 int store_newsletter_save(struct store *st, struct store_newsletter *nl)

@@ -240,6 +240,32 @@ int store_live_delete(struct store *st, int64_t id);
 int store_live_list(struct store *st, struct arena *a, int64_t before,
                     size_t limit, struct store_live **out, size_t *n);
 
+/* One entry of the live feed's change log (see schema 002). */
+enum store_live_kind {
+    STORE_LIVE_POST,   /* a new update */
+    STORE_LIVE_EDIT,   /* an update changed */
+    STORE_LIVE_DELETE, /* an update removed */
+};
+
+struct store_live_event {
+    int64_t seq;               /* position in the log, only grows */
+    enum store_live_kind kind;
+    int64_t live_id;           /* the update concerned */
+    int present;               /* 1 = lu holds the update as it is now;
+                                  0 = it no longer exists */
+    struct store_live lu;      /* current content when present */
+};
+
+/* One update by id; STORE_NOTFOUND. */
+int store_live_get(struct store *st, struct arena *a, int64_t id,
+                   struct store_live *out);
+/* Log entries with seq > after, oldest first, at most limit (0 = 10). */
+int store_live_events(struct store *st, struct arena *a, int64_t after,
+                      size_t limit, struct store_live_event **out,
+                      size_t *n);
+/* The newest seq of the log (0 when empty), or -1. */
+int64_t store_live_last_seq(struct store *st);
+
 /* --- newsletters -------------------------------------------------------- */
 
 int store_newsletter_save(struct store *st, struct store_newsletter *nl);

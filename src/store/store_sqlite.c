@@ -125,6 +125,9 @@ enum stmt {
     S_LIVE_DELETE,
     S_LIVE_LATEST,
     S_LIVE_BEFORE,
+    S_LIVE_GET,
+    S_LIVE_EVENTS,
+    S_LIVE_LAST_SEQ,
     S_NEWSLETTER_INSERT,
     S_NEWSLETTER_UPDATE,
     S_NEWSLETTERS,
@@ -234,6 +237,13 @@ static const char *const stmt_sql[S__MAX] = {
                       "ORDER BY at DESC, id DESC LIMIT ?2",
     [S_LIVE_BEFORE] = "SELECT " LIVE_COLS " FROM live_updates WHERE at < ?1 "
                       "ORDER BY at DESC, id DESC LIMIT ?2",
+    [S_LIVE_GET] = "SELECT " LIVE_COLS " FROM live_updates WHERE id = ?1",
+    [S_LIVE_EVENTS] =
+        "SELECT e.seq, e.kind, e.live_id, l.id, l.at, l.updated_at, "
+        "l.headline, l.body, l.html, l.link_slug, l.is_key "
+        "FROM live_events e LEFT JOIN live_updates l ON l.id = e.live_id "
+        "WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
+    [S_LIVE_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM live_events",
 
     [S_NEWSLETTER_INSERT] =
         "INSERT INTO newsletters (slug, name, description, sender_name, "
@@ -1603,6 +1613,77 @@ static int sq_live_list(struct store *st, struct arena *a, int64_t before,
                 "list live updates");
 }
 
+static int sq_live_get(struct store *st, struct arena *a, int64_t id,
+                       struct store_live *out)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = c ? stmt(c, S_LIVE_GET) : NULL;
+    int rc;
+
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    rc = read_one(c, a, s, sizeof *out, live_row, out, "read live update");
+    finish(s);
+    return rc;
+}
+
+static void live_event_row(struct arena *a, sqlite3_stmt *st, void *item)
+{
+    struct store_live_event *ev = item;
+    const char *kind = (const char *)sqlite3_column_text(st, 1);
+
+    ev->seq = col_int(st, 0);
+    ev->kind = !kind || kind[0] == 'p'   ? STORE_LIVE_POST
+               : kind[0] == 'e'          ? STORE_LIVE_EDIT
+                                         : STORE_LIVE_DELETE;
+    ev->live_id = col_int(st, 2);
+    ev->present = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    if (!ev->present)
+        return;
+    ev->lu.id = col_int(st, 3);
+    ev->lu.at = col_int(st, 4);
+    ev->lu.updated_at = col_int(st, 5);
+    ev->lu.headline = col_text(a, st, 6);
+    ev->lu.body = col_text(a, st, 7);
+    ev->lu.html = col_text(a, st, 8);
+    ev->lu.link_slug = col_text(a, st, 9);
+    ev->lu.key = col_int(st, 10) != 0;
+}
+
+static int sq_live_events(struct store *st, struct arena *a, int64_t after,
+                          size_t limit, struct store_live_event **out,
+                          size_t *n)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = c ? stmt(c, S_LIVE_EVENTS) : NULL;
+
+    *out = NULL;
+    *n = 0;
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, clamp64(limit ? limit : LIST_LIMIT));
+    return list(c, a, s, sizeof **out, live_event_row, (void **)out, n,
+                "list live events");
+}
+
+static int64_t sq_live_last_seq(struct store *st)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = c ? stmt(c, S_LIVE_LAST_SEQ) : NULL;
+    int64_t seq = -1;
+
+    if (!s)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        seq = sqlite3_column_int64(s, 0);
+    else
+        fail(c, "read live events");
+    finish(s);
+    return seq;
+}
+
 /* --- newsletters --------------------------------------------------------- */
 
 static int sq_newsletter_save(struct store *st, struct store_newsletter *nl)
@@ -1896,6 +1977,9 @@ static const struct store_ops sqlite_ops = {
     .live_save = sq_live_save,
     .live_delete = sq_live_delete,
     .live_list = sq_live_list,
+    .live_get = sq_live_get,
+    .live_events = sq_live_events,
+    .live_last_seq = sq_live_last_seq,
     .newsletter_save = sq_newsletter_save,
     .newsletters_list = sq_newsletters_list,
 };

@@ -17,6 +17,7 @@
 
 struct tmpl_set;
 struct page_cache;
+struct live_watch;
 
 /* A static file of the theme, served under a fingerprinted name. */
 struct web_asset {
@@ -38,6 +39,8 @@ struct web_app {
     struct web_asset *assets; /* theme assets */
     size_t nassets;
     struct page_cache *cache; /* rendered pages (cache.h) */
+    struct http_sse_hub *hub; /* open /live/events streams (live.h) */
+    struct live_watch *live;  /* the change-log watcher (live.c) */
 };
 
 /* ---- view.c: template data (docs/theme.md) ---- */
@@ -57,6 +60,9 @@ json_t *view_cards(struct web_app *app, struct arena *a,
 /* An image for <picture>, or json null when img is NULL. */
 json_t *view_image(const struct store_image *img, const char *alt,
                    const char *sizes);
+/* One live update for partials/newsfeed-item (docs/theme.md). */
+json_t *view_live(struct web_app *app, struct arena *a,
+                  const struct store_live *lu);
 /* {page, pages, prev_url, next_url} for list pages at base ("/archive/"). */
 json_t *view_pagination(struct arena *a, const char *base, size_t page,
                         size_t pages);
@@ -69,6 +75,14 @@ char *view_date(struct arena *a, int64_t t, int with_time);
  * Returns what http_resp_send returned. */
 int render_page(struct web_app *app, struct http_req *req, int status,
                 const char *name, json_t *data);
+/* Sends body (len bytes of Content-Type type) as a 200 with an ETag (a
+ * hash of body) and the Cache-Control of public pages, so a conditional
+ * GET gets 304. body must stay valid until the request is done (request
+ * arena, or memory freed by an arena_defer hook). Not put in the page
+ * cache (which serves HTML only). Returns what http_resp_send_static
+ * returned. */
+int send_cached(struct http_req *req, const char *type, const char *body,
+                size_t len);
 /* The error page for status/message (used as the http error hook). */
 void page_error(struct http_req *req, int status, const char *message,
                 void *app);

@@ -30,13 +30,37 @@ static void free_json(void *p)
     json_decref(p);
 }
 
+/* Sets the ETag (a hash of body) and the Cache-Control of public pages;
+ * returns the ETag, in the request arena. */
+static const char *set_validators(struct http_req *req, const char *body,
+                                  size_t len)
+{
+    unsigned char h[16];
+    char hex[33];
+
+    crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL,
+                       0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    const char *etag = arena_printf(http_req_arena(req), "\"%s\"", hex);
+    http_resp_header(req, "ETag", etag);
+    http_resp_header(req, "Cache-Control",
+                     "public, max-age=60, s-maxage=300, "
+                     "stale-while-revalidate=60");
+    return etag;
+}
+
+int send_cached(struct http_req *req, const char *type, const char *body,
+                size_t len)
+{
+    set_validators(req, body, len);
+    return http_resp_send_static(req, 200, type, body, len);
+}
+
 int render_page(struct web_app *app, struct http_req *req, int status,
                 const char *name, json_t *data)
 {
     struct arena *a = http_req_arena(req);
     struct buf out;
-    unsigned char h[16];
-    char hex[33];
 
     arena_defer(a, free_json, data);
     buf_init(&out, BOUND_PAGE_BYTES);
@@ -48,19 +72,10 @@ int render_page(struct web_app *app, struct http_req *req, int status,
     size_t len;
     char *body = buf_steal(&out, &len);
     arena_defer(a, free, body);
-    if (status == 200) {
-        crypto_generichash(h, sizeof h, (const unsigned char *)body, len,
-                           NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        const char *etag = arena_printf(a, "\"%s\"", hex);
-        http_resp_header(req, "ETag", etag);
-        cache_put(app, req, body, len, etag);
-        http_resp_header(req, "Cache-Control",
-                         "public, max-age=60, s-maxage=300, "
-                         "stale-while-revalidate=60");
-    } else {
+    if (status == 200)
+        cache_put(app, req, body, len, set_validators(req, body, len));
+    else
         http_resp_header(req, "Cache-Control", "no-store");
-    }
     return http_resp_send_static(req, status, "text/html; charset=utf-8",
                                  body, len);
 }

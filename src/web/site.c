@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "content/site.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "render/tmpl.h"
 #include "web/app.h"
 #include "web/cache.h"
+#include "web/live.h"
+#include "web/newsfeed.h"
 #include "web/pages.h"
 #include "web/web.h"
 
@@ -44,6 +47,11 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/author/:slug/", page_author},
     {HTTP_GET, "/section/:slug/", page_tag},
     {HTTP_GET, "/tag/:slug/", page_tag},
+    {HTTP_GET, "/live/events", live_events},
+    {HTTP_GET, "/news-feed/", page_newsfeed},
+    {HTTP_GET, "/news-feed/feed.json", feed_live_json},
+    {HTTP_GET, "/news-feed/rss.xml", feed_live_rss},
+    {HTTP_GET, "/news-feed/:id/", page_live_update},
     {HTTP_GET, "/assets/*", files_serve_asset},
     {HTTP_GET, "/media/*", files_serve_media},
     {HTTP_GET, "/:slug/", page_article},
@@ -53,29 +61,16 @@ struct web_app *web_app_open(const char *dir, const char *listen, char *err,
                              size_t errlen)
 {
     struct web_app *app = calloc(1, sizeof(*app));
-    char path[1200], serr[256];
 
     if (!app)
         abort();
     snprintf(app->dir, sizeof app->dir, "%s", dir);
     snprintf(app->media_dir, sizeof app->media_dir, "%s/media", dir);
-    snprintf(path, sizeof path, "%s/site.conf", dir);
-    config_defaults(&app->cfg);
-    if (config_load(&app->cfg, path, err, errlen) < 0)
+    app->st = site_open(dir, &app->cfg, err, errlen);
+    if (!app->st)
         goto fail;
     if (listen)
         snprintf(app->cfg.listen, sizeof app->cfg.listen, "%s", listen);
-    setenv("TZ", app->cfg.timezone, 1);
-    tzset();
-    if (strstr(app->cfg.database, "://") || app->cfg.database[0] == '/')
-        snprintf(path, sizeof path, "%s", app->cfg.database);
-    else
-        snprintf(path, sizeof path, "%s/%s", dir, app->cfg.database);
-    app->st = store_open(path, serr, sizeof serr);
-    if (!app->st) {
-        snprintf(err, errlen, "%s", serr);
-        goto fail;
-    }
     if (files_load_theme(app, err, errlen) < 0)
         goto fail;
     app->cache = cache_new();
@@ -116,9 +111,15 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
     hc.error_page = page_error;
     hc.app = app;
     hc.access_log = app->cfg.access_log;
-    srv = http_server_start(&hc, err, errlen);
-    if (!srv)
+    if (live_start(app) < 0) {
+        snprintf(err, errlen, "cannot start the live feed");
         return -1;
+    }
+    srv = http_server_start(&hc, err, errlen);
+    if (!srv) {
+        live_stop(app);
+        return -1;
+    }
     const char *colon = strrchr(app->cfg.listen, ':');
     printf("serving '%s' on http://%.*s:%u/\n", app->dir,
            (int)(colon - app->cfg.listen), app->cfg.listen,
@@ -127,5 +128,6 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
     sigwait(&set, &sig);
     log_info("stopping on signal %d", sig);
     http_server_stop(srv);
+    live_stop(app);
     return 0;
 }

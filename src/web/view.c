@@ -189,40 +189,49 @@ static json_t *newsletters_json(struct web_app *app, struct arena *a)
     return arr;
 }
 
+json_t *view_live(struct web_app *app, struct arena *a,
+                  const struct store_live *lu)
+{
+    json_t *u = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+        (json_int_t)lu->id, "anchor",
+        arena_printf(a, "update-%lld", (long long)lu->id), "permalink",
+        arena_printf(a, "/news-feed/%lld/", (long long)lu->id), "time_iso",
+        view_date(a, lu->at, 2), "time_label", view_date(a, lu->at, 3),
+        "date_label", view_date(a, lu->at, 0), "headline", lu->headline,
+        "html", lu->html ? lu->html : "", "key", lu->key);
+    if (lu->updated_at && lu->updated_at >= lu->at)
+        json_object_set_new(
+            u, "updated_label",
+            json_string(arena_printf(a, "Updated %s",
+                                     view_date(a, lu->updated_at, 3))));
+    struct store_post p;
+    if (lu->link_slug && *lu->link_slug &&
+        store_post_get_by_slug(app->st, a, lu->link_slug, &p) == STORE_OK &&
+        post_is_public(&p, (int64_t)time(NULL)))
+        json_object_set_new(u, "link",
+                            json_pack("{s:s, s:s}", "url",
+                                      arena_printf(a, "/%s/", p.slug),
+                                      "title", p.title));
+    return u;
+}
+
 static json_t *newsfeed_json(struct web_app *app, struct arena *a)
 {
     struct store_live *lu = NULL;
     size_t n = 0;
     json_t *arr = json_array();
+    /* read the log position first: an update committed after it is
+       replayed to the page's stream rather than missed */
+    int64_t seq = store_live_last_seq(app->st);
 
     if (store_live_list(app->st, a, 0, FEED_ITEMS, &lu, &n) != 0)
         n = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *u = json_pack(
-            "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-            (json_int_t)lu[i].id, "anchor",
-            arena_printf(a, "update-%lld", (long long)lu[i].id), "time_iso",
-            view_date(a, lu[i].at, 2), "time_label",
-            view_date(a, lu[i].at, 3), "date_label",
-            view_date(a, lu[i].at, 0), "headline", lu[i].headline, "html",
-            lu[i].html ? lu[i].html : "", "key", lu[i].key);
-        if (lu[i].updated_at > lu[i].at)
-            json_object_set_new(
-                u, "updated_label",
-                json_string(arena_printf(a, "Updated %s",
-                                         view_date(a, lu[i].updated_at, 3))));
-        struct store_post p;
-        if (lu[i].link_slug && *lu[i].link_slug &&
-            store_post_get_by_slug(app->st, a, lu[i].link_slug, &p) ==
-                STORE_OK &&
-            post_is_public(&p, (int64_t)time(NULL)))
-            json_object_set_new(
-                u, "link",
-                json_pack("{s:s, s:s}", "url",
-                          arena_printf(a, "/%s/", p.slug), "title", p.title));
-        json_array_append_new(arr, u);
-    }
-    return json_pack("{s:o}", "updates", arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, view_live(app, a, &lu[i]));
+    return json_pack("{s:o, s:I, s:s, s:s}", "updates", arr, "last_seq",
+                     (json_int_t)(seq > 0 ? seq : 0), "url", "/news-feed/",
+                     "stream_url", "/live/events");
 }
 
 json_t *view_page(struct web_app *app, struct arena *a, const char *title,

@@ -4,62 +4,19 @@
 // with a fresh demo site, and stops it by PID afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { start, stop } from './harness.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.resolve(ROOT, process.env.NEWSROOM_BIN ?? path.join('build', 'newsroom'));
-let dir, server, browser, base, article;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('server did not start');
-}
+let env, browser, base, article;
 
 before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'newsroom-browser-'));
-  execFileSync(BIN, ['init', path.join(dir, 'site'), '--demo'], { stdio: 'ignore' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(BIN, ['serve', path.join(dir, 'site'), '--listen', `127.0.0.1:${port}`],
-    { stdio: 'ignore' });
-  await waitFor(base + '/');
+  env = await start('newsroom-browser-');
+  ({ browser, base } = env);
   const html = await (await fetch(base + '/')).text();
   article = html.match(/class="lead[^]*?href="(\/[a-z0-9-]+\/)"/)?.[1]
     ?? html.match(/href="(\/[a-z0-9-]+-[a-z0-9-]+\/)"/)[1];
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu',
-      '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync'],
-  });
 });
 
-after(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(async () => stop(env));
 
 async function open(url, options = {}) {
   const context = await browser.newContext(options);

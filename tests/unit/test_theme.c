@@ -485,7 +485,9 @@ static void check_assets(void)
     CHECK(css && strstr(css, "prefers-color-scheme: dark") &&
               strstr(css, "@media print"),
           "site.css has dark mode and print");
-    CHECK(js && js_len < 2048, "site.js is tiny (%zu)", js_len);
+    /* the live News Feed client included; the page budget test (e2e)
+       checks HTML + CSS + JS together */
+    CHECK(js && js_len < 4096, "site.js is small (%zu)", js_len);
     CHECK(icon && strstr(icon, "<svg"), "favicon.svg is an SVG");
     free(css);
     free(js);

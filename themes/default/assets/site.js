@@ -1,7 +1,78 @@
 /* newsroom default theme: progressive enhancement only. Every page works
-   without this file; it marks <html class="js"> so CSS can tell. Later the
-   News Feed (#newsfeed, data-stream-url) is updated live from here. */
+   without this file. It marks <html class="js"> and keeps the News Feed
+   (#newsfeed) live: an EventSource on its data-stream-url, resuming after
+   data-last-seq (the change the page was rendered at); the browser resumes
+   with Last-Event-ID after a lost connection. Items arrive as the same
+   HTML the page renders; the list is aria-live="polite", so screen readers
+   announce new items without interrupting. */
 (function () {
     'use strict';
     document.documentElement.classList.add('js');
+
+    var feed = document.getElementById('newsfeed');
+    if (!feed || !window.EventSource || !feed.getAttribute('data-stream-url'))
+        return;
+    var MAX_ITEMS = 30;
+    var lastSeq = Number(feed.getAttribute('data-last-seq') || 0);
+
+    function fragment(html) {
+        var t = document.createElement('template');
+        t.innerHTML = html;
+        return t.content.firstElementChild;
+    }
+    function current(id) {
+        return feed.querySelector('li[data-id="' + Number(id) + '"]');
+    }
+    function handle(kind, e) {
+        var seq = Number(e.lastEventId || 0);
+        if (seq && seq <= lastSeq)
+            return; /* already shown */
+        if (seq)
+            lastSeq = seq;
+        var data;
+        try {
+            data = JSON.parse(e.data);
+        } catch (err) {
+            return;
+        }
+        var old = current(data.id);
+        if (kind === 'delete') {
+            if (old)
+                old.remove();
+            return;
+        }
+        var item = data.html && fragment(data.html);
+        if (!item)
+            return;
+        if (old) {
+            old.replaceWith(item);
+        } else if (kind === 'post') {
+            feed.insertBefore(item, feed.firstElementChild);
+            while (feed.children.length > MAX_ITEMS)
+                feed.lastElementChild.remove();
+            var empty = document.querySelector('.updates-empty');
+            if (empty)
+                empty.remove();
+        }
+    }
+
+    var source;
+    function connect() {
+        source = new EventSource(feed.getAttribute('data-stream-url') +
+            (lastSeq ? '?after=' + lastSeq : ''));
+        ['post', 'edit', 'delete'].forEach(function (kind) {
+            source.addEventListener(kind, function (e) { handle(kind, e); });
+        });
+        source.addEventListener('reload', function () {
+            source.close();
+            window.location.reload();
+        });
+        /* the browser retries dropped streams itself, but gives up on an
+           error status (503 when the server is full): try again later */
+        source.onerror = function () {
+            if (source.readyState === EventSource.CLOSED)
+                setTimeout(connect, 10000 + Math.random() * 20000);
+        };
+    }
+    connect();
 }());

@@ -1,0 +1,21 @@
+/*
+ * site.h - opening a site directory: its site.conf and its store. Shared by
+ * the server (web/) and every CLI command, so both see the same settings
+ * and the same database.
+ */
+#ifndef CONTENT_SITE_H
+#define CONTENT_SITE_H
+
+#include <stddef.h>
+
+struct config;
+struct store;
+
+/* Loads DIR/site.conf into cfg (over the defaults), sets the process time
+ * zone to the site's, and opens the site's database (running migrations).
+ * Returns the store (free with store_close), or NULL with a one-line reason
+ * in err. */
+struct store *site_open(const char *dir, struct config *cfg, char *err,
+                        size_t errlen);
+
+#endif
