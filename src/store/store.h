@@ -2,7 +2,7 @@
  * store.h - the one interface to newsroom's data, whatever the database.
  *
  * Callers (content/, web/, main.c) see only this header. A backend
- * (store_sqlite.c today, store_pg.c later) fills a struct store_ops vtable;
+ * (store_sqlite.c, store_pg.c) fills a struct store_ops vtable;
  * store.c picks the backend from the site's `database` setting and forwards
  * every call, so adding a backend changes no caller.
  *
@@ -161,12 +161,14 @@ struct store_post_query {
 /* --- lifecycle ------------------------------------------------------- */
 
 /* Opens the database named by url: "sqlite:PATH", a plain path (SQLite), or
- * "postgresql://..." once that backend exists. Runs pending migrations.
+ * "postgresql://..." (PostgreSQL). Runs pending migrations.
  * Returns NULL with a one-line reason in err. Free with store_close(). */
 struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *st);
 
-/* Changes whenever any connection (any process) commits a write. Cheap. */
+/* Changes whenever any connection (any process) commits a write. Cheap:
+ * no query. On PostgreSQL another process's commit shows within a moment
+ * (it arrives by LISTEN/NOTIFY). */
 uint64_t store_version(struct store *st);
 /* Number of the newest migration applied. */
 int store_schema_version(struct store *st);
