@@ -380,6 +380,36 @@ static void test_excerpt(void)
     CHECK_STR(md_excerpt(&A, "abc", 0), "", "max 0");
 }
 
+static int image_fn(void *ctx, struct arena *a, const char *src,
+                    unsigned *w, unsigned *h)
+{
+    (void)ctx;
+    (void)a;
+    if (strcmp(src, "/media/images/map-960.jpg") != 0)
+        return -1;
+    *w = 960;
+    *h = 540;
+    return 0;
+}
+
+/* Inline images get width and height from the hook, so the page never
+ * shifts while they load; unknown images get none. */
+static void test_image_sizes(void)
+{
+    struct md_doc d;
+    struct md_hooks h = {NULL, image_fn, NULL};
+    const char *src = "![A map](/media/images/map-960.jpg \"The map\")\n\n"
+                      "![Other](/media/images/other-480.jpg)\n";
+
+    CHECK(md_render_hooks(&A, src, strlen(src), &h, &d) == 0,
+          "markdown with images renders");
+    CHECK(strstr(d.html, "width=\"960\" height=\"540\"") != NULL,
+          "a known image carries its width and height");
+    CHECK(strstr(d.html, "other-480.jpg") &&
+              !strstr(strstr(d.html, "other-480.jpg"), "width="),
+          "an unknown image carries no made-up size");
+}
+
 int main(void)
 {
     arena_init(&A);
@@ -393,6 +423,7 @@ int main(void)
     test_hostile_shapes();
     test_words_text();
     test_excerpt();
+    test_image_sizes();
     arena_release(&A);
     return check_done();
 }
