@@ -19,8 +19,10 @@
 
 #include "cli/cli.h"
 #include "content/demo.h"
+#include "content/site.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "jobs/jobs.h"
 #include "media/img.h"
 #include "store/store.h"
 #include "web/web.h"
@@ -36,6 +38,8 @@ static const char usage_main[] =
     "  init DIR [--demo]                create a site in DIR\n"
     "  serve DIR [--listen ADDR:PORT]   serve the site in DIR\n"
     "  live post|edit|delete DIR ...    the live News Feed\n"
+    "  migrate DIR --to postgresql://.. move the site's data to PostgreSQL\n"
+    "  jobs DIR                         run background job workers only\n"
     "\n"
     "Run 'newsroom COMMAND --help' for a command's options.\n";
 
@@ -57,7 +61,8 @@ static const char usage_serve[] =
     "  --listen ADDR:PORT  address to listen on (default: site.conf's\n"
     "                      'listen', else 127.0.0.1:8080); port 0 picks\n"
     "                      a free port\n"
-    "  --no-jobs           do not run background job workers here\n";
+    "  --no-jobs           do not run background job workers here (run\n"
+    "                      'newsroom jobs DIR' somewhere instead)\n";
 
 /* 1 when dir does not exist or is an empty directory. */
 static int dir_fresh(const char *dir)
@@ -165,7 +170,10 @@ static int cmd_init(int argc, char **argv)
 static int cmd_serve(int argc, char **argv)
 {
     const char *dir = NULL, *listen = NULL;
+    struct store *jobs_st = NULL;
+    struct config jobs_cfg;
     char err[512];
+    int jobs = 1;
 
     if (cli_wants_help(argc, argv)) {
         fputs(usage_serve, stdout);
@@ -177,7 +185,7 @@ static int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve: --listen needs ADDR:PORT%s", "");
             listen = argv[++i];
         } else if (strcmp(argv[i], "--no-jobs") == 0) {
-            /* no job workers exist yet: nothing to turn off */
+            jobs = 0;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("serve: unknown option '%s' (try 'newsroom "
                                "serve --help')",
@@ -209,9 +217,23 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "newsroom: %s\n", err);
         return 1;
     }
+    if (jobs) {
+        /* the workers get a store of their own, closed after they stop */
+        jobs_st = site_open(dir, &jobs_cfg, err, sizeof err);
+        if (!jobs_st || job_runner_start(jobs_st, dir, 1) != 0) {
+            if (jobs_st)
+                store_close(jobs_st);
+            else
+                fprintf(stderr, "newsroom: %s\n", err);
+            web_app_close(app);
+            return 1;
+        }
+    }
     int r = web_serve(app, err, sizeof err);
     if (r < 0)
         fprintf(stderr, "newsroom: %s\n", err);
+    job_runner_stop();
+    store_close(jobs_st);
     web_app_close(app);
     return r < 0 ? 1 : 0;
 }
@@ -238,6 +260,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "live") == 0)
         return cli_live(argc - 2, argv + 2);
+    if (strcmp(cmd, "migrate") == 0)
+        return cli_migrate(argc - 2, argv + 2);
+    if (strcmp(cmd, "jobs") == 0)
+        return cli_jobs(argc - 2, argv + 2);
     fprintf(stderr,
             "newsroom: unknown command '%s' (try 'newsroom --help')\n", cmd);
     return 2;

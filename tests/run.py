@@ -4,8 +4,8 @@
 Usage: tests/run.py UNIT_BINARY...
 Unit binaries (tests/unit/, built by make) print one "ok - ..." or
 "not ok - ..." line per check. Before them a throwaway PostgreSQL server
-is started with scripts/pg.sh (stopped after them) and its URL given to
-the unit tests as NEWSROOM_TEST_PG, so test_store runs the store contract
+is started with scripts/pg.sh (stopped after them and the end-to-end
+tests) and its URL given to the tests as NEWSROOM_TEST_PG, so test_store runs the store contract
 on PostgreSQL as well as SQLite; a server that cannot be started is a
 failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
 The end-to-end suite in tests/e2e/ runs under pytest, and the browser
@@ -138,12 +138,14 @@ def main():
     try:
         for b in sys.argv[1:]:
             run_unit(b)
+        # the end-to-end tests use SQLite, except those that take
+        # NEWSROOM_TEST_PG (tests/e2e/test_migrate.py: migrate, two nodes)
+        if os.path.isdir("tests/e2e"):
+            run_pytest()
     finally:
         stop_postgresql(pgdata)
-        if pgdata:  # the end-to-end tests keep using SQLite
+        if pgdata:
             os.environ.pop("NEWSROOM_TEST_PG", None)
-    if os.path.isdir("tests/e2e"):
-        run_pytest()
     if os.path.isdir("tests/browser"):
         run_browser()
     tail = f", {skipped} skipped" if skipped else ""

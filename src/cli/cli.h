@@ -22,4 +22,12 @@ int cli_parse_id(const char *s, int64_t *id);
 /* newsroom live post|edit|delete DIR ... (argv after "live") */
 int cli_live(int argc, char **argv);
 
+/* newsroom migrate DIR --to postgresql://... [--force] (argv after
+ * "migrate"): copies the site's database into PostgreSQL (migrate.c). */
+int cli_migrate(int argc, char **argv);
+
+/* newsroom jobs DIR [--threads N]: job workers until SIGINT/SIGTERM
+ * (argv after "jobs") */
+int cli_jobs(int argc, char **argv);
+
 #endif

@@ -20,6 +20,9 @@
 
 #include "store/store.h"
 
+/* rows_dump's callback: one row's values (NULL for SQL NULL). */
+typedef int (*store_row_fn)(void *ctx, const char *const *vals, size_t n);
+
 struct store_ops {
     const char *name; /* "sqlite", "postgresql": for messages */
 
@@ -80,6 +83,52 @@ struct store_ops {
     int (*newsletters_list)(struct store *st, struct arena *a,
                             int active_only, struct store_newsletter **out,
                             size_t *n);
+
+    /* Copying a whole database (store_copy in store.c). Tables and columns
+     * are names from the database's own catalog or store.c's table list,
+     * never user input; values travel as text, NULL as NULL. */
+    /* Every table of the data model (not the backend's bookkeeping such as
+     * schema_migrations), sorted by name, in a. */
+    int (*table_names)(struct store *st, struct arena *a, const char ***out,
+                       size_t *n);
+    /* table's columns in declaration order, in a; *n = 0 when the table
+     * does not exist. */
+    int (*table_columns)(struct store *st, struct arena *a,
+                         const char *table, const char ***out, size_t *n);
+    /* Rows in table, or -1 (logged). */
+    int64_t (*table_rows)(struct store *st, const char *table);
+    /* Calls fn with each row's values of cols (ordered by the first
+     * column); vals live until fn returns. A non-zero return of fn stops
+     * the walk and is returned. */
+    int (*rows_dump)(struct store *st, const char *table,
+                     const char *const *cols, size_t ncols,
+                     store_row_fn fn, void *ctx);
+    /* The writes below run only inside store_tx_begin/commit (an error
+     * leaves that transaction failed: roll it back). */
+    /* Deletes every row of table. */
+    int (*table_clear)(struct store *st, const char *table);
+    /* update 0: inserts one row. update 1: sets cols[1..] of the row whose
+     * cols[0] equals vals[0]. */
+    int (*row_load)(struct store *st, const char *table,
+                    const char *const *cols, size_t ncols,
+                    const char *const *vals, int update);
+    /* Moves table's id generators (sequences, identities) past the largest
+     * value stored; a no-op where the database does it itself. */
+    int (*ids_reset)(struct store *st, const char *table);
+
+    /* jobs (store.h, "jobs") */
+    int (*job_add)(struct store *st, const char *kind, const char *payload,
+                   int64_t run_at, const char *unique_key, int64_t *id);
+    int (*job_claim)(struct store *st, struct arena *a,
+                     const char *const *kinds, size_t nkinds, int64_t now,
+                     unsigned lease_s, struct store_job *out);
+    int (*job_done)(struct store *st, int64_t id);
+    int (*job_retry)(struct store *st, int64_t id, int64_t run_at,
+                     const char *error);
+    int (*job_fail)(struct store *st, int64_t id, const char *error);
+    int (*jobs_count)(struct store *st, const char *state, size_t *n);
+    int (*jobs_prune)(struct store *st, int64_t before, size_t *n);
+    int (*posts_publish_due)(struct store *st, int64_t now, size_t *n);
 };
 
 /* The head of every backend's state. */

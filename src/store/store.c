@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/embed.h"
 #include "core/log.h"
 #include "store/backend.h"
@@ -310,4 +311,275 @@ int store_newsletters_list(struct store *st, struct arena *a, int active_only,
                            struct store_newsletter **out, size_t *n)
 {
     return st->ops->newsletters_list(st, a, active_only, out, n);
+}
+
+int store_job_add(struct store *st, const char *kind, const char *payload,
+                  int64_t run_at, const char *unique_key, int64_t *id)
+{
+    return st->ops->job_add(st, kind, payload, run_at, unique_key, id);
+}
+
+int store_job_claim(struct store *st, struct arena *a,
+                    const char *const *kinds, size_t nkinds, int64_t now,
+                    unsigned lease_s, struct store_job *out)
+{
+    return st->ops->job_claim(st, a, kinds, nkinds, now, lease_s, out);
+}
+
+int store_job_done(struct store *st, int64_t id)
+{
+    return st->ops->job_done(st, id);
+}
+
+int store_job_retry(struct store *st, int64_t id, int64_t run_at,
+                    const char *error)
+{
+    return st->ops->job_retry(st, id, run_at, error);
+}
+
+int store_job_fail(struct store *st, int64_t id, const char *error)
+{
+    return st->ops->job_fail(st, id, error);
+}
+
+int store_jobs_count(struct store *st, const char *state, size_t *n)
+{
+    return st->ops->jobs_count(st, state, n);
+}
+
+int store_jobs_prune(struct store *st, int64_t before, size_t *n)
+{
+    return st->ops->jobs_prune(st, before, n);
+}
+
+int store_posts_publish_due(struct store *st, int64_t now, size_t *n)
+{
+    return st->ops->posts_publish_due(st, now, n);
+}
+
+/* --- copying a whole database -------------------------------------------- */
+
+/* One table of the copy. late names a column referencing a table that
+ * comes later (staff.author_id -> authors, which references staff back):
+ * it is copied as NULL, then filled in once every table is there. */
+struct copy_table {
+    const char *name; /* table */
+    const char *late; /* column filled in at the end, or NULL */
+};
+
+/* Every table of schema/ and schema_pg/, parents before children. A
+ * migration that adds a table adds it here too (tests/unit/test_store.c
+ * fails otherwise). live_events follows live_updates: loading updates
+ * makes the triggers log them, and those rows are replaced by the copy. */
+static const struct copy_table copy_tables[] = {
+    {"images", NULL},
+    {"staff", "author_id"},
+    {"authors", NULL},
+    {"tags", NULL},
+    {"posts", NULL},
+    {"post_revisions", NULL},
+    {"post_authors", NULL},
+    {"post_tags", NULL},
+    {"corrections", NULL},
+    {"live_updates", NULL},
+    {"live_events", NULL},
+    {"sessions", NULL},
+    {"newsletters", NULL},
+    {"subscribers", NULL},
+    {"subscriptions", NULL},
+    {"mail_outbox", NULL},
+    {"narrations", NULL},
+    {"jobs", NULL},
+    {"api_keys", NULL},
+    {"settings", NULL},
+};
+#define NCOPY_TABLES (sizeof copy_tables / sizeof copy_tables[0])
+#define COPY_PROGRESS_ROWS 256 /* rows between progress calls */
+
+const char *store_table(size_t i)
+{
+    return i < NCOPY_TABLES ? copy_tables[i].name : NULL;
+}
+
+int store_table_names(struct store *st, struct arena *a, const char ***out,
+                      size_t *n)
+{
+    return st->ops->table_names(st, a, out, n);
+}
+
+int64_t store_table_rows(struct store *st, const char *table)
+{
+    return st->ops->table_rows(st, table);
+}
+
+/* What the row callback of one table's copy needs. */
+struct copy_run {
+    struct store *to;            /* target */
+    const char *table;           /* table being copied */
+    const char *const *cols;     /* columns copied */
+    size_t ncols;                /* entries in cols */
+    long late;                   /* index in cols copied as NULL, or -1 */
+    int update;                  /* row_load mode */
+    const char **vals;           /* scratch: one row, ncols entries */
+    int64_t done;                /* rows copied */
+    int64_t total;               /* rows expected */
+    store_copy_progress progress; /* or NULL */
+    void *ctx;                   /* for progress */
+};
+
+static int copy_row(void *arg, const char *const *vals, size_t n)
+{
+    struct copy_run *r = arg;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        r->vals[i] = (long)i == r->late ? NULL : vals[i];
+    rc = r->to->ops->row_load(r->to, r->table, r->cols, n, r->vals,
+                              r->update);
+    if (rc == STORE_CONFLICT)
+        log_error("cannot copy a row of '%s': a unique key is taken",
+                  r->table);
+    if (rc != 0)
+        return rc;
+    r->done++;
+    if (r->progress && r->done % COPY_PROGRESS_ROWS == 0)
+        r->progress(r->ctx, r->table, r->done, r->total);
+    return 0;
+}
+
+/* Columns of table both stores have, in from's order, into *out (in a). */
+static int copy_columns(struct store *from, struct store *to, struct arena *a,
+                        const char *table, const char ***out, size_t *n)
+{
+    const char **fc, **tc;
+    size_t nf, nt;
+
+    *n = 0;
+    if (from->ops->table_columns(from, a, table, &fc, &nf) != 0 ||
+        to->ops->table_columns(to, a, table, &tc, &nt) != 0)
+        return STORE_ERROR;
+    if (nf && !nt) {
+        log_error("cannot copy table '%s': the target has no such table",
+                  table);
+        return STORE_ERROR;
+    }
+    *out = arena_alloc(a, (nf + 1) * sizeof **out);
+    for (size_t i = 0; i < nf; i++)
+        for (size_t j = 0; j < nt; j++)
+            if (strcmp(fc[i], tc[j]) == 0) {
+                (*out)[(*n)++] = fc[i];
+                break;
+            }
+    return 0;
+}
+
+/* Copies one table (pass 0), or fills in its late column (pass 1). */
+static int copy_one(struct store *from, struct store *to, struct arena *a,
+                    const struct copy_table *t, int pass,
+                    store_copy_progress progress, void *ctx)
+{
+    struct copy_run r = {0};
+    const char **cols;
+    size_t ncols;
+    int rc;
+
+    if (copy_columns(from, to, a, t->name, &cols, &ncols) != 0)
+        return STORE_ERROR;
+    if (ncols == 0)
+        return 0; /* neither side has it */
+    r.late = -1;
+    if (pass == 1) {
+        long late = -1;
+        for (size_t i = 0; i < ncols; i++)
+            if (strcmp(cols[i], t->late) == 0)
+                late = (long)i;
+        if (late < 0 || strcmp(cols[0], "id") != 0)
+            return 0;
+        cols[1] = cols[late];
+        ncols = 2;
+        r.update = 1;
+    } else {
+        for (size_t i = 0; t->late && i < ncols; i++)
+            if (strcmp(cols[i], t->late) == 0)
+                r.late = (long)i;
+        /* rows made by triggers while earlier tables loaded */
+        if (to->ops->table_clear(to, t->name) != 0)
+            return STORE_ERROR;
+    }
+    r.to = to;
+    r.table = t->name;
+    r.cols = cols;
+    r.ncols = ncols;
+    r.vals = arena_alloc(a, ncols * sizeof *r.vals);
+    r.total = pass == 0 ? from->ops->table_rows(from, t->name) : 0;
+    r.progress = pass == 0 ? progress : NULL;
+    r.ctx = ctx;
+    if (r.total < 0)
+        return STORE_ERROR;
+    rc = from->ops->rows_dump(from, t->name, cols, ncols, copy_row, &r);
+    if (rc != 0)
+        return rc < 0 ? rc : STORE_ERROR;
+    if (r.progress)
+        r.progress(ctx, t->name, r.done, r.total);
+    return to->ops->ids_reset(to, t->name);
+}
+
+int store_copy(struct store *from, struct store *to, int replace,
+               store_copy_progress progress, void *ctx)
+{
+    struct arena a;
+    int rc = 0;
+
+    arena_init(&a);
+    if (!replace) {
+        for (size_t i = 0; i < NCOPY_TABLES && rc == 0; i++) {
+            const char **cols;
+            size_t n;
+            int64_t rows;
+            if (to->ops->table_columns(to, &a, copy_tables[i].name, &cols,
+                                       &n) != 0) {
+                rc = STORE_ERROR;
+                break;
+            }
+            if (n == 0)
+                continue;
+            rows = to->ops->table_rows(to, copy_tables[i].name);
+            if (rows != 0)
+                rc = rows < 0 ? STORE_ERROR : STORE_CONFLICT;
+        }
+        if (rc != 0)
+            goto out;
+    }
+    /* one snapshot of the source; nothing is written to it */
+    if (store_tx_begin(from) != 0) {
+        rc = STORE_ERROR;
+        goto out;
+    }
+    if (store_tx_begin(to) != 0) {
+        store_tx_rollback(from);
+        rc = STORE_ERROR;
+        goto out;
+    }
+    for (size_t i = NCOPY_TABLES; replace && rc == 0 && i-- > 0;) {
+        const char **cols;
+        size_t n;
+        rc = to->ops->table_columns(to, &a, copy_tables[i].name, &cols, &n);
+        if (rc == 0 && n > 0)
+            rc = to->ops->table_clear(to, copy_tables[i].name);
+    }
+    for (size_t i = 0; i < NCOPY_TABLES && rc == 0; i++)
+        rc = copy_one(from, to, &a, &copy_tables[i], 0, progress, ctx);
+    for (size_t i = 0; i < NCOPY_TABLES && rc == 0; i++)
+        if (copy_tables[i].late)
+            rc = copy_one(from, to, &a, &copy_tables[i], 1, NULL, NULL);
+    if (rc == 0)
+        rc = store_tx_commit(to);
+    else
+        store_tx_rollback(to);
+    store_tx_rollback(from);
+    if (rc != 0)
+        rc = STORE_ERROR;
+out:
+    arena_release(&a);
+    return rc;
 }

@@ -275,4 +275,84 @@ int store_newsletter_save(struct store *st, struct store_newsletter *nl);
 int store_newsletters_list(struct store *st, struct arena *a, int active_only,
                            struct store_newsletter **out, size_t *n);
 
+/* --- jobs (durable work queue; src/jobs/ runs them, docs/jobs.md) -------- */
+
+#define STORE_JOB_KINDS_MAX 32 /* kinds one store_job_claim may name */
+
+/* One row of the queue, as store_job_claim hands it to a worker. */
+struct store_job {
+    int64_t id;          /* > 0 */
+    const char *kind;    /* what to do, "publish_due" */
+    const char *payload; /* the kind's argument (JSON or ""), never NULL */
+    int64_t run_at;      /* not before this time */
+    unsigned attempts;   /* claims so far, this one included (1..) */
+    int64_t lease_until; /* the claim lapses at this time */
+    const char *last_error; /* the previous attempt's error, or NULL */
+};
+
+/* Enqueues a job of kind with payload (NULL = "") to run at run_at (0 =
+ * at once); sets *id (may be NULL). With a unique_key, when a queued or
+ * running job of the same kind and key exists, adds nothing and returns
+ * STORE_CONFLICT (not logged). */
+int store_job_add(struct store *st, const char *kind, const char *payload,
+                  int64_t run_at, const char *unique_key, int64_t *id);
+/* Atomically takes the oldest due job (run_at <= now, by run_at then id)
+ * whose kind is one of kinds[0..nkinds) (nkinds 1..STORE_JOB_KINDS_MAX):
+ * a queued one, or a running one whose lease ended before now (its worker
+ * died). Marks it running with lease_until = now + lease_s and attempts + 1,
+ * and copies it into *out (strings in a). Two callers, in any processes,
+ * never take the same job while its lease holds. STORE_NOTFOUND when
+ * nothing is due; no write is committed then (store_version() stays). */
+int store_job_claim(struct store *st, struct arena *a,
+                    const char *const *kinds, size_t nkinds, int64_t now,
+                    unsigned lease_s, struct store_job *out);
+/* Marks a job done. STORE_NOTFOUND without such a job. */
+int store_job_done(struct store *st, int64_t id);
+/* Puts a job back in the queue to run at run_at, noting error (or NULL).
+ * STORE_NOTFOUND without such a job. */
+int store_job_retry(struct store *st, int64_t id, int64_t run_at,
+                    const char *error);
+/* Marks a job failed for good, noting error (or NULL). STORE_NOTFOUND. */
+int store_job_fail(struct store *st, int64_t id, const char *error);
+/* How many jobs are in state ("queued", "running", "done", "failed"). */
+int store_jobs_count(struct store *st, const char *state, size_t *n);
+/* Deletes done and failed jobs that finished before the time before;
+ * *n (may be NULL) gets how many. */
+int store_jobs_prune(struct store *st, int64_t before, size_t *n);
+
+/* Publishes every scheduled post whose published_at <= now in one write
+ * (status becomes published; updated_at and the rest stay). *n (may be
+ * NULL) gets how many. No write is committed when none is due. */
+int store_posts_publish_due(struct store *st, int64_t now, size_t *n);
+
+/* --- copying a whole database (newsroom migrate) ------------------------- */
+
+/* The i-th table of the data model in foreign-key order (a table comes
+ * after those it references, staff's author_id excepted: see store.c),
+ * or NULL past the last. The one list of what store_copy copies. */
+const char *store_table(size_t i);
+/* The tables the database has (its catalog: sqlite_master,
+ * information_schema), sorted by name, without the backend's bookkeeping
+ * (schema_migrations); *out is an array in a. 0 or -1. */
+int store_table_names(struct store *st, struct arena *a, const char ***out,
+                      size_t *n);
+/* Number of rows in table (one of store_table's), or -1 (logged). */
+int64_t store_table_rows(struct store *st, const char *table);
+
+/* store_copy's progress: rows of table copied so far out of total. */
+typedef void (*store_copy_progress)(void *ctx, const char *table,
+                                    int64_t done, int64_t total);
+
+/* Copies every row of every store_table from one store into another (any
+ * backends; each already migrated by store_open), keeping ids, in one
+ * transaction on to, reading from one snapshot of from. Columns are
+ * copied by name, those both sides have; id generators on to are then
+ * moved past the largest id. If to has any row, STORE_CONFLICT (nothing
+ * changed) unless replace, which first empties to in the same
+ * transaction. progress (may be NULL) is called every few hundred rows and
+ * at each table's end. 0, STORE_CONFLICT, or STORE_ERROR (logged; to is
+ * left as it was). */
+int store_copy(struct store *from, struct store *to, int replace,
+               store_copy_progress progress, void *ctx);
+
 #endif

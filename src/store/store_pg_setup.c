@@ -88,17 +88,36 @@ char *store_pg_label(const char *url)
     return out;
 }
 
+/* 1 if the connection string url carries a password itself. */
+static int url_has_password(const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    int has = 0;
+
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            has = 1;
+    PQconninfoFree(opts);
+    return has;
+}
+
 PGconn *store_pg_connect(const char *url, const char *label, char *err,
                          size_t errlen)
 {
     /* later keys override the URL's, earlier ones are overridden by it */
     static const char *const keys[] = {"connect_timeout",
                                        "fallback_application_name", "dbname",
-                                       "client_encoding", NULL};
-    const char *vals[] = {"10", "newsroom", url, "UTF8", NULL};
-    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+                                       "client_encoding", "password", NULL};
+    const char *vals[] = {"10", "newsroom", url, "UTF8", NULL, NULL};
+    PGconn *pg;
     char line[512];
 
+    /* NEWSROOM_DB_PASSWORD stands in for a password the URL leaves out
+     * (libpq's own PGPASSWORD and ~/.pgpass work too, after it) */
+    vals[4] = url_has_password(url) ? NULL : getenv("NEWSROOM_DB_PASSWORD");
+    if (vals[4] && !*vals[4])
+        vals[4] = NULL;
+    pg = PQconnectdbParams(keys, vals, 1);
     if (!pg) {
         snprintf(err, errlen, "cannot connect to '%s': out of memory", label);
         return NULL;

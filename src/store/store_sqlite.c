@@ -1949,6 +1949,475 @@ fail:
     return NULL;
 }
 
+/* --- jobs ---------------------------------------------------------------- */
+
+/* Job statements are prepared per call (a worker polls a few times a
+ * second), so they need no slot in enum stmt. */
+
+#define JOB_COLS "id, kind, payload, run_at, attempts, last_error"
+
+/* Prepares sql on c, binding ?1 = i1, ?2 = i2 and ?3 = text where the
+ * statement has them; NULL (logged). Free with sqlite3_finalize. */
+static sqlite3_stmt *job_stmt(struct conn *c, const char *sql, int64_t i1,
+                              int64_t i2, const char *text)
+{
+    sqlite3_stmt *s = NULL;
+    int np;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        log_error("cannot prepare statement '%.60s': %s", sql,
+                  sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    np = sqlite3_bind_parameter_count(s);
+    if (np >= 1)
+        bind_int(s, 1, i1);
+    if (np >= 2)
+        bind_int(s, 2, i2);
+    if (np >= 3)
+        bind_text(s, 3, text);
+    return s;
+}
+
+/* Runs one write statement in its own transaction; *changed gets the rows
+ * it changed. When none changed, the transaction is rolled back (nothing
+ * to commit, store_version() stays) and STORE_NOTFOUND returned. */
+static int job_write(struct store *st, const char *sql, int64_t i1,
+                     int64_t i2, const char *text, size_t *changed,
+                     const char *what)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (changed)
+        *changed = 0;
+    if (!c)
+        return STORE_ERROR;
+    rc = write_begin(c);
+    if (rc != 0)
+        return rc;
+    s = job_stmt(c, sql, i1, i2, text);
+    rc = s ? step_all(c, s, what) : STORE_ERROR;
+    if (rc == 0 && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOTFOUND;
+    if (rc == 0 && changed)
+        *changed = (size_t)sqlite3_changes(c->db);
+    sqlite3_finalize(s);
+    return write_end(c, rc);
+}
+
+static int sq_job_add(struct store *st, const char *kind, const char *payload,
+                      int64_t run_at, const char *unique_key, int64_t *id)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (!c)
+        return STORE_ERROR;
+    rc = write_begin(c);
+    if (rc != 0)
+        return rc;
+    s = job_stmt(c,
+                 "INSERT INTO jobs (kind, payload, run_at, unique_key, "
+                 "created_at) VALUES (?3, ?4, ?1, ?5, ?2) "
+                 "ON CONFLICT (kind, unique_key) "
+                 "WHERE state IN ('queued', 'running') DO NOTHING",
+                 run_at, (int64_t)time(NULL), kind);
+    if (!s) {
+        rc = STORE_ERROR;
+    } else {
+        bind_text_or(s, 4, payload, "");
+        bind_text(s, 5, unique_key);
+        rc = step_all(c, s, "add job");
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = STORE_CONFLICT;
+        if (rc == 0 && id)
+            *id = sqlite3_last_insert_rowid(c->db);
+    }
+    sqlite3_finalize(s);
+    return write_end(c, rc);
+}
+
+static int sq_job_claim(struct store *st, struct arena *a,
+                        const char *const *kinds, size_t nkinds, int64_t now,
+                        unsigned lease_s, struct store_job *out)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s = NULL;
+    char sql[512 + 8 * STORE_JOB_KINDS_MAX];
+    int rc, n;
+
+    if (!c)
+        return STORE_ERROR;
+    if (nkinds == 0 || nkinds > STORE_JOB_KINDS_MAX) {
+        log_error("cannot claim job: %zu kinds named", nkinds);
+        return STORE_ERROR;
+    }
+    /* ?1 now; the kinds are ?3.. */
+    n = snprintf(sql, sizeof sql,
+                 "SELECT " JOB_COLS " FROM jobs WHERE run_at <= ?1 "
+                 "AND (state = 'queued' OR (state = 'running' "
+                 "AND lease_until < ?1)) AND kind IN (");
+    for (size_t i = 0; i < nkinds; i++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s?%zu",
+                      i ? ", " : "", i + 3);
+    snprintf(sql + n, sizeof sql - (size_t)n,
+             ") ORDER BY run_at, id LIMIT 1");
+    rc = write_begin(c);
+    if (rc != 0)
+        return rc;
+    s = job_stmt(c, sql, now, 0, NULL);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; i < nkinds; i++)
+        bind_text(s, (int)i + 3, kinds[i]);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        rc = STORE_NOTFOUND;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = fail(c, "claim job");
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    out->id = col_int(s, 0);
+    out->kind = col_text(a, s, 1);
+    out->payload = col_text(a, s, 2);
+    if (!out->payload)
+        out->payload = "";
+    out->run_at = col_int(s, 3);
+    out->attempts = (unsigned)col_int(s, 4) + 1;
+    out->last_error = col_text(a, s, 5);
+    out->lease_until = now + (int64_t)lease_s;
+    sqlite3_finalize(s);
+    s = job_stmt(c,
+                 "UPDATE jobs SET state = 'running', "
+                 "attempts = attempts + 1, lease_until = ?2 WHERE id = ?1",
+                 out->id, out->lease_until, NULL);
+    rc = s ? step_all(c, s, "claim job") : STORE_ERROR;
+out:
+    sqlite3_finalize(s);
+    return write_end(c, rc);
+}
+
+static int sq_job_done(struct store *st, int64_t id)
+{
+    return job_write(st,
+                     "UPDATE jobs SET state = 'done', lease_until = 0, "
+                     "finished_at = ?2 WHERE id = ?1",
+                     id, (int64_t)time(NULL), NULL, NULL, "finish job");
+}
+
+static int sq_job_retry(struct store *st, int64_t id, int64_t run_at,
+                        const char *error)
+{
+    return job_write(st,
+                     "UPDATE jobs SET state = 'queued', lease_until = 0, "
+                     "run_at = ?2, last_error = ?3 WHERE id = ?1",
+                     id, run_at, error, NULL, "retry job");
+}
+
+static int sq_job_fail(struct store *st, int64_t id, const char *error)
+{
+    return job_write(st,
+                     "UPDATE jobs SET state = 'failed', lease_until = 0, "
+                     "finished_at = ?2, last_error = ?3 WHERE id = ?1",
+                     id, (int64_t)time(NULL), error, NULL, "fail job");
+}
+
+static int sq_jobs_count(struct store *st, const char *state, size_t *n)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *s;
+    int rc;
+
+    *n = 0;
+    if (!c)
+        return STORE_ERROR;
+    s = job_stmt(c, "SELECT count(*) FROM jobs WHERE state = ?3", 0, 0,
+                 state);
+    if (!s)
+        return STORE_ERROR;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *n = (size_t)col_int(s, 0);
+        rc = 0;
+    } else {
+        rc = fail(c, "count jobs");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sq_jobs_prune(struct store *st, int64_t before, size_t *n)
+{
+    int rc = job_write(st,
+                       "DELETE FROM jobs WHERE state IN ('done', 'failed') "
+                       "AND finished_at < ?1",
+                       before, 0, NULL, n, "prune jobs");
+
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+static int sq_posts_publish_due(struct store *st, int64_t now, size_t *n)
+{
+    int rc = job_write(st,
+                       "UPDATE posts SET status = 'published' "
+                       "WHERE status = 'scheduled' AND published_at > 0 "
+                       "AND published_at <= ?1",
+                       now, 0, NULL, n, "publish due posts");
+
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* --- copying a whole database (store_copy) ------------------------------- */
+
+#define COPY_SQL_BYTES 8192 /* longest generated copy statement */
+
+/* Appends name as a quoted identifier ("a""b"). */
+static void add_ident(struct buf *b, const char *name)
+{
+    buf_addc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            buf_addc(b, '"');
+        buf_addc(b, *p);
+    }
+    buf_addc(b, '"');
+}
+
+/* Prepares b's statement, once it has been built whole; NULL (logged). */
+static sqlite3_stmt *prepare_built(struct conn *c, struct buf *b)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (b->overflow || !b->data) {
+        log_error("cannot copy: statement longer than %d bytes",
+                  COPY_SQL_BYTES);
+        return NULL;
+    }
+    if (sqlite3_prepare_v2(c->db, b->data, -1, &st, NULL) != SQLITE_OK) {
+        log_error("cannot prepare statement '%.60s': %s", b->data,
+                  sqlite3_errmsg(c->db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a one-column query (text parameter arg, or none) and collects its
+ * values into *out in a. */
+static int names_query(struct store *st, struct arena *a, const char *sql,
+                       const char *arg, const char ***out, size_t *n)
+{
+    struct conn *c = conn_get(sq(st));
+    sqlite3_stmt *q = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!c)
+        return STORE_ERROR;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return fail(c, "read the catalog");
+    if (arg)
+        bind_text(q, 1, arg);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        *out = grow(a, *out, *n, &cap, sizeof **out);
+        (*out)[(*n)++] = col_text(a, q, 0);
+    }
+    rc = rc == SQLITE_DONE ? 0 : fail(c, "read the catalog");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_table_names(struct store *st, struct arena *a,
+                          const char ***out, size_t *n)
+{
+    return names_query(st, a,
+                       "SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                       "AND name <> 'schema_migrations' ORDER BY name",
+                       NULL, out, n);
+}
+
+static int sq_table_columns(struct store *st, struct arena *a,
+                            const char *table, const char ***out, size_t *n)
+{
+    return names_query(st, a,
+                       "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+                       table, out, n);
+}
+
+/* Runs the statement in b (no parameters) on c. */
+static int run_built(struct conn *c, struct buf *b, const char *what)
+{
+    sqlite3_stmt *q = prepare_built(c, b);
+    int rc;
+
+    if (!q)
+        return STORE_ERROR;
+    rc = step_all(c, q, what);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int64_t sq_table_rows(struct store *st, const char *table)
+{
+    struct conn *c = conn_get(sq(st));
+    struct buf b;
+    sqlite3_stmt *q;
+    int64_t rows = -1;
+
+    if (!c)
+        return -1;
+    buf_init(&b, COPY_SQL_BYTES);
+    buf_adds(&b, "SELECT count(*) FROM ");
+    add_ident(&b, table);
+    q = prepare_built(c, &b);
+    if (q && sqlite3_step(q) == SQLITE_ROW)
+        rows = sqlite3_column_int64(q, 0);
+    else if (q)
+        fail(c, "count rows");
+    sqlite3_finalize(q);
+    buf_release(&b);
+    return rows;
+}
+
+static int sq_rows_dump(struct store *st, const char *table,
+                        const char *const *cols, size_t ncols,
+                        store_row_fn fn, void *ctx)
+{
+    struct conn *c = conn_get(sq(st));
+    const char **vals = NULL;
+    sqlite3_stmt *q = NULL;
+    struct buf b;
+    int rc = STORE_ERROR, step;
+
+    if (!c || ncols == 0)
+        return STORE_ERROR;
+    buf_init(&b, COPY_SQL_BYTES);
+    buf_adds(&b, "SELECT ");
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            buf_adds(&b, ", ");
+        add_ident(&b, cols[i]);
+    }
+    buf_adds(&b, " FROM ");
+    add_ident(&b, table);
+    buf_adds(&b, " ORDER BY 1");
+    q = prepare_built(c, &b);
+    vals = calloc(ncols, sizeof *vals);
+    if (!q || !vals)
+        goto out;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        for (size_t i = 0; i < ncols; i++)
+            vals[i] = (const char *)sqlite3_column_text(q, (int)i);
+        rc = fn(ctx, vals, ncols);
+        if (rc != 0)
+            goto out;
+    }
+    rc = step == SQLITE_DONE ? 0 : fail(c, "read rows to copy");
+out:
+    free(vals);
+    sqlite3_finalize(q);
+    buf_release(&b);
+    return rc;
+}
+
+/* The thread's connection when it is inside store_tx_begin, else NULL
+ * (logged): the copy's writes belong to one transaction. */
+static struct conn *copy_conn(struct store *st)
+{
+    struct conn *c = conn_get(sq(st));
+
+    if (c && !c->in_tx) {
+        log_error("cannot copy rows outside a transaction");
+        return NULL;
+    }
+    return c;
+}
+
+static int sq_table_clear(struct store *st, const char *table)
+{
+    struct conn *c = copy_conn(st);
+    struct buf b;
+    int rc;
+
+    if (!c)
+        return STORE_ERROR;
+    buf_init(&b, COPY_SQL_BYTES);
+    buf_adds(&b, "DELETE FROM ");
+    add_ident(&b, table);
+    rc = run_built(c, &b, "empty a table");
+    buf_release(&b);
+    return rc;
+}
+
+static int sq_row_load(struct store *st, const char *table,
+                       const char *const *cols, size_t ncols,
+                       const char *const *vals, int update)
+{
+    struct conn *c = copy_conn(st);
+    sqlite3_stmt *q;
+    struct buf b;
+    int rc;
+
+    if (!c || ncols == 0)
+        return STORE_ERROR;
+    buf_init(&b, COPY_SQL_BYTES);
+    if (update) {
+        buf_adds(&b, "UPDATE ");
+        add_ident(&b, table);
+        buf_adds(&b, " SET ");
+        for (size_t i = 1; i < ncols; i++) {
+            buf_adds(&b, i > 1 ? ", " : "");
+            add_ident(&b, cols[i]);
+            buf_printf(&b, " = ?%zu", i + 1);
+        }
+        buf_adds(&b, " WHERE ");
+        add_ident(&b, cols[0]);
+        buf_adds(&b, " = ?1");
+    } else {
+        buf_adds(&b, "INSERT INTO ");
+        add_ident(&b, table);
+        buf_adds(&b, " (");
+        for (size_t i = 0; i < ncols; i++) {
+            buf_adds(&b, i ? ", " : "");
+            add_ident(&b, cols[i]);
+        }
+        buf_adds(&b, ") VALUES (");
+        for (size_t i = 0; i < ncols; i++)
+            buf_printf(&b, "%s?%zu", i ? ", " : "", i + 1);
+        buf_adds(&b, ")");
+    }
+    /* prepared per row: a copy is a one-off, and SQLite prepares fast */
+    q = prepare_built(c, &b);
+    buf_release(&b);
+    if (!q)
+        return STORE_ERROR;
+    for (size_t i = 0; i < ncols; i++)
+        bind_text(q, (int)i + 1, vals[i]);
+    rc = step_all(c, q, "copy a row");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* SQLite picks max(rowid) + 1 itself, and AUTOINCREMENT's sqlite_sequence
+ * follows explicit ids on insert. */
+static int sq_ids_reset(struct store *st, const char *table)
+{
+    (void)st;
+    (void)table;
+    return 0;
+}
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1982,4 +2451,19 @@ static const struct store_ops sqlite_ops = {
     .live_last_seq = sq_live_last_seq,
     .newsletter_save = sq_newsletter_save,
     .newsletters_list = sq_newsletters_list,
+    .job_add = sq_job_add,
+    .job_claim = sq_job_claim,
+    .job_done = sq_job_done,
+    .job_retry = sq_job_retry,
+    .job_fail = sq_job_fail,
+    .jobs_count = sq_jobs_count,
+    .jobs_prune = sq_jobs_prune,
+    .posts_publish_due = sq_posts_publish_due,
+    .table_names = sq_table_names,
+    .table_columns = sq_table_columns,
+    .table_rows = sq_table_rows,
+    .rows_dump = sq_rows_dump,
+    .table_clear = sq_table_clear,
+    .row_load = sq_row_load,
+    .ids_reset = sq_ids_reset,
 };

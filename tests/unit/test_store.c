@@ -1111,6 +1111,211 @@ static void contract_concurrency(struct store *st, const char *url)
     arena_release(&a);
 }
 
+/* --- jobs ---------------------------------------------------------------- */
+
+static const char *const job_kinds_ab[] = {"a", "b"};
+
+static void contract_jobs(struct store *st, const char *url)
+{
+    struct store_job j;
+    struct arena a;
+    int64_t j1 = 0, j2 = 0, j3 = 0, j4 = 0, dup = 0;
+    size_t n = 99;
+    uint64_t v;
+
+    (void)url;
+    arena_init(&a);
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 1000, 30, &j) ==
+              STORE_NOTFOUND,
+          "an empty queue has nothing to claim");
+    CHECK(store_job_add(st, "a", "{\"x\":1}", 200, NULL, &j2) == 0 &&
+              store_job_add(st, "b", NULL, 100, NULL, &j1) == 0 &&
+              store_job_add(st, "a", "", 5000, NULL, &j3) == 0 &&
+              store_job_add(st, "c", "", 0, NULL, &j4) == 0 && j1 > 0 &&
+              j2 > 0 && j3 > 0 && j4 > 0,
+          "jobs are added");
+    CHECK(store_jobs_count(st, "queued", &n) == 0 && n == 4,
+          "four queued (%zu)", n);
+    v = store_version(st);
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 50, 30, &j) ==
+              STORE_NOTFOUND,
+          "a job not yet due is not claimed");
+    CHECK(store_version(st) == v, "a claim that finds nothing writes "
+                                  "nothing");
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 1000, 30, &j) == 0 &&
+              j.id == j1 && strcmp(j.kind, "b") == 0 &&
+              strcmp(j.payload, "") == 0 && j.attempts == 1 &&
+              j.run_at == 100 && j.lease_until == 1030,
+          "the oldest due job is claimed first (id %lld)", (long long)j.id);
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 1000, 30, &j) == 0 &&
+              j.id == j2 && strcmp(j.payload, "{\"x\":1}") == 0,
+          "then the next one, with its payload");
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 1000, 30, &j) ==
+              STORE_NOTFOUND,
+          "running jobs, future jobs and other kinds are not claimed");
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 1, 1031, 30, &j) == 0 &&
+              j.id == j2 && j.attempts == 2,
+          "an expired lease lets another worker take the job");
+    CHECK(store_job_done(st, j1) == 0 && store_job_done(st, 999999) ==
+                                             STORE_NOTFOUND,
+          "done marks a job done; an unknown id is not found");
+    CHECK(store_job_retry(st, j2, 2000, "busy") == 0 &&
+              store_job_claim(st, &a, job_kinds_ab, 2, 1999, 30, &j) ==
+                  STORE_NOTFOUND,
+          "a retried job waits for its new time");
+    CHECK(store_job_claim(st, &a, job_kinds_ab, 2, 2000, 30, &j) == 0 &&
+              j.id == j2 && j.attempts == 3 && j.last_error &&
+              strcmp(j.last_error, "busy") == 0,
+          "then runs again, with the last error");
+    CHECK(store_job_fail(st, j2, "gave up") == 0, "fail");
+    CHECK(store_jobs_count(st, "done", &n) == 0 && n == 1, "one done");
+    CHECK(store_jobs_count(st, "failed", &n) == 0 && n == 1, "one failed");
+    CHECK(store_jobs_count(st, "queued", &n) == 0 && n == 2, "two queued");
+    CHECK(store_jobs_count(st, "running", &n) == 0 && n == 0, "none running");
+
+    /* unique keys */
+    CHECK(store_job_add(st, "tick", "", 0, "k", &dup) == 0,
+          "a keyed job is added");
+    CHECK(store_job_add(st, "tick", "", 0, "k", NULL) == STORE_CONFLICT,
+          "the same kind and key again is refused while pending");
+    CHECK(store_job_add(st, "tock", "", 0, "k", NULL) == 0,
+          "another kind may use the key");
+    {
+        const char *tick[] = {"tick"};
+        CHECK(store_job_claim(st, &a, tick, 1, 5000, 30, &j) == 0 &&
+                  j.id == dup,
+              "claim the keyed job");
+        CHECK(store_job_add(st, "tick", "", 0, "k", NULL) == STORE_CONFLICT,
+              "refused while running");
+        CHECK(store_job_done(st, dup) == 0 &&
+                  store_job_add(st, "tick", "", 0, "k", NULL) == 0,
+              "accepted again once the first is done");
+    }
+    CHECK(store_jobs_prune(st, INT64_MAX, &n) == 0 && n == 3,
+          "prune deletes the finished jobs (%zu)", n);
+    CHECK(store_jobs_count(st, "done", &n) == 0 && n == 0, "none done left");
+    arena_release(&a);
+}
+
+static void contract_publish_due(struct store *st, const char *url)
+{
+    struct store_post due = mkpost("due", STORE_POST_SCHEDULED, 100);
+    struct store_post later = mkpost("later", STORE_POST_SCHEDULED, 900);
+    struct store_post draft = mkpost("draft", STORE_POST_DRAFT, 50);
+    struct store_post got;
+    struct arena a;
+    size_t n = 99;
+
+    (void)url;
+    arena_init(&a);
+    due.updated_at = 77;
+    CHECK(store_post_save(st, &due, NULL, 0, NULL, 0) == 0 &&
+              store_post_save(st, &later, NULL, 0, NULL, 0) == 0 &&
+              store_post_save(st, &draft, NULL, 0, NULL, 0) == 0,
+          "posts saved");
+    CHECK(store_posts_publish_due(st, 500, &n) == 0 && n == 1,
+          "one post is due (%zu)", n);
+    CHECK(store_post_get_by_slug(st, &a, "due", &got) == 0 &&
+              got.status == STORE_POST_PUBLISHED && got.published_at == 100 &&
+              got.updated_at == 77,
+          "it is published, times kept");
+    CHECK(store_post_get_by_slug(st, &a, "later", &got) == 0 &&
+              got.status == STORE_POST_SCHEDULED,
+          "a future one stays scheduled");
+    CHECK(store_post_get_by_slug(st, &a, "draft", &got) == 0 &&
+              got.status == STORE_POST_DRAFT,
+          "a draft stays a draft");
+    CHECK(store_posts_publish_due(st, 500, &n) == 0 && n == 0,
+          "nothing twice");
+    arena_release(&a);
+}
+
+#define CLAIM_JOBS 200   /* jobs the claimers share */
+#define CLAIM_THREADS 4  /* claiming threads, each with its own handle */
+
+struct claimer {
+    const char *url;            /* database to open */
+    int errors;                 /* failed calls */
+    unsigned char *seen;        /* per job id - base: times claimed */
+    int64_t base;               /* id of the first job */
+    atomic_int *claims;         /* total claims */
+};
+
+static void *claimer_run(void *arg)
+{
+    struct claimer *c = arg;
+    const char *kinds[] = {"work"};
+    struct store *st;
+    struct store_job j;
+    struct arena a;
+    char err[256];
+    int rc;
+
+    st = store_open(c->url, err, sizeof err);
+    if (!st) {
+        c->errors++;
+        return NULL;
+    }
+    arena_init(&a);
+    for (;;) {
+        rc = store_job_claim(st, &a, kinds, 1, 1000, 600, &j);
+        if (rc == STORE_NOTFOUND)
+            break;
+        if (rc != 0) {
+            c->errors++;
+            break;
+        }
+        if (j.id >= c->base && j.id < c->base + CLAIM_JOBS)
+            __atomic_fetch_add(&c->seen[j.id - c->base], 1, __ATOMIC_SEQ_CST);
+        else
+            c->errors++;
+        atomic_fetch_add(c->claims, 1);
+        if (store_job_done(st, j.id) != 0)
+            c->errors++;
+        arena_release(&a);
+    }
+    arena_release(&a);
+    store_close(st);
+    return NULL;
+}
+
+static void contract_jobs_concurrency(struct store *st, const char *url)
+{
+    struct claimer c[CLAIM_THREADS];
+    pthread_t th[CLAIM_THREADS];
+    unsigned char seen[CLAIM_JOBS] = {0};
+    atomic_int claims;
+    int64_t id, base = 0;
+    int errors = 0, once = 0;
+    size_t n = 0;
+
+    atomic_init(&claims, 0);
+    for (int i = 0; i < CLAIM_JOBS; i++) {
+        if (store_job_add(st, "work", "", 0, NULL, &id) != 0)
+            errors++;
+        if (i == 0)
+            base = id;
+    }
+    CHECK(errors == 0 && base > 0, "%d jobs added", CLAIM_JOBS);
+    for (int i = 0; i < CLAIM_THREADS; i++) {
+        c[i] = (struct claimer){url, 0, seen, base, &claims};
+        pthread_create(&th[i], NULL, claimer_run, &c[i]);
+    }
+    for (int i = 0; i < CLAIM_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        errors += c[i].errors;
+    }
+    for (int i = 0; i < CLAIM_JOBS; i++)
+        once += seen[i] == 1;
+    CHECK(errors == 0, "%d threads claim without errors (%d)", CLAIM_THREADS,
+          errors);
+    CHECK(atomic_load(&claims) == CLAIM_JOBS && once == CLAIM_JOBS,
+          "every job claimed exactly once (%d claims, %d once)",
+          atomic_load(&claims), once);
+    CHECK(store_jobs_count(st, "done", &n) == 0 && n == CLAIM_JOBS,
+          "none lost: %zu done", n);
+}
+
 /* --- SQLite only --------------------------------------------------------- */
 
 static int count_rows(const char *file, const char *sql)
@@ -1335,6 +1540,135 @@ static void pg_reconnect(void)
     store_close(st);
 }
 
+/* Every table the migrations create is in store_table's list (what
+ * store_copy copies), and every listed table exists: a migration that adds
+ * a table must add it to store.c's list too. */
+static void contract_table_list(struct store *st, const char *url)
+{
+    const char **names;
+    struct arena a;
+    size_t n, listed = 0;
+
+    (void)url;
+    arena_init(&a);
+    CHECK(store_table_names(st, &a, &names, &n) == 0 && n > 0,
+          "the database's tables are listed");
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (size_t j = 0; store_table(j); j++)
+            found |= strcmp(names[i], store_table(j)) == 0;
+        CHECK(found, "table '%s' is in store.c's copy list", names[i]);
+    }
+    for (size_t j = 0; store_table(j); j++, listed++) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            found |= strcmp(names[i], store_table(j)) == 0;
+        CHECK(found, "listed table '%s' exists", store_table(j));
+        CHECK(store_table_rows(st, store_table(j)) == 0,
+              "a fresh '%s' is empty", store_table(j));
+    }
+    CHECK(listed == n, "as many tables listed (%zu) as exist (%zu)", listed,
+          n);
+    arena_release(&a);
+}
+
+static void count_progress(void *ctx, const char *table, int64_t done,
+                           int64_t total)
+{
+    (void)table;
+    (*(int *)ctx)++;
+    if (done > total)
+        (*(int *)ctx) = -1000;
+}
+
+/* store_copy from a SQLite store with data into st (empty). */
+static void contract_copy(struct store *st, const char *url)
+{
+    char src_url[512], err[256];
+    struct store *src;
+    struct store_image img = {.name = "images/x", .width = 4, .height = 3,
+                              .widths = "480", .formats = "jpg"};
+    struct store_author au = {.slug = "ana", .name = "Ana"};
+    struct store_tag tag = {.slug = "world", .name = "World",
+                            .kind = STORE_TAG_SECTION};
+    struct store_post p = {0}, got;
+    struct store_live lu = {.at = 5, .headline = "Live", .body = "b",
+                            .html = "<p>b</p>"};
+    int calls = 0;
+    struct store_live_event *ev;
+    struct arena a;
+    size_t n;
+
+    (void)url;
+    arena_init(&a);
+    new_url(src_url, sizeof src_url);
+    src = store_open(src_url, err, sizeof err);
+    CHECK(src != NULL, "copy: a source store opens");
+    if (!src)
+        return;
+    store_image_save(src, &img);
+    au.avatar_id = img.id;
+    store_author_save(src, &au);
+    store_tag_save(src, &tag);
+    p.slug = "copied";
+    p.title = "Copied";
+    p.markdown = "Body";
+    p.html = "<p>Body</p>";
+    p.plaintext = "Body";
+    p.excerpt = "Body";
+    p.language = "en";
+    p.status = STORE_POST_PUBLISHED;
+    p.published_at = 10;
+    p.feature_image_id = img.id;
+    /* a gap in the ids: the copy keeps them */
+    for (int i = 0; i < 3; i++) {
+        struct store_post tmp = p;
+        tmp.slug = arena_printf(&a, "gap-%d", i);
+        store_post_save(src, &tmp, NULL, 0, NULL, 0);
+    }
+    CHECK(store_post_save(src, &p, &au.id, 1, &tag.id, 1) == 0 && p.id == 4,
+          "copy: the source has a post with id 4");
+    store_live_save(src, &lu);
+    store_setting_set(src, "title", "The Copy");
+
+    CHECK(store_copy(src, st, 0, count_progress, &calls) == 0,
+          "copy: into an empty store");
+    CHECK(calls > 0, "copy: progress is reported");
+    CHECK(store_post_get_by_slug(st, &a, "copied", &got) == 0 &&
+              got.id == p.id && got.nauthors == 1 && got.ntags == 1 &&
+              got.feature_image && strcmp(got.feature_image->name,
+                                          "images/x") == 0 &&
+              strcmp(got.html, "<p>Body</p>") == 0 && got.standfirst == NULL,
+          "copy: a post arrives whole, same id, NULLs kept");
+    for (size_t i = 0; store_table(i); i++)
+        CHECK(store_table_rows(st, store_table(i)) ==
+                  store_table_rows(src, store_table(i)),
+              "copy: '%s' has as many rows on both sides", store_table(i));
+    CHECK(store_live_events(st, &a, 0, 10, &ev, &n) == 0 && n == 1 &&
+              ev[0].live_id == lu.id,
+          "copy: the live log is the source's, not doubled");
+    {
+        struct store_post next = p;
+        next.id = 0;
+        next.slug = "after-copy";
+        CHECK(store_post_save(st, &next, NULL, 0, NULL, 0) == 0 &&
+                  next.id > p.id,
+              "copy: new ids come after the copied ones");
+    }
+    CHECK(store_copy(src, st, 0, NULL, NULL) == STORE_CONFLICT,
+          "copy: a target with rows is refused");
+    CHECK(store_post_get_by_slug(st, &a, "after-copy", &got) == 0,
+          "copy: a refused copy changes nothing");
+    CHECK(store_copy(src, st, 1, NULL, NULL) == 0,
+          "copy: replace empties the target first");
+    CHECK(store_post_get_by_slug(st, &a, "after-copy", &got) ==
+              STORE_NOTFOUND &&
+              store_table_rows(st, "posts") == store_table_rows(src, "posts"),
+          "copy: after replace the target equals the source");
+    store_close(src);
+    arena_release(&a);
+}
+
 /* --- running the contract on each backend -------------------------------- */
 
 static void run_contract(const char *backend, int (*new_db)(char *, size_t),
@@ -1380,6 +1714,11 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"hostile text", contract_hostile},
         {"version", contract_version},
         {"concurrency", contract_concurrency},
+        {"jobs", contract_jobs},
+        {"publish due posts", contract_publish_due},
+        {"jobs claimed once", contract_jobs_concurrency},
+        {"table list", contract_table_list},
+        {"copy", contract_copy},
     };
 
     for (size_t i = 0; i < sizeof contracts / sizeof contracts[0]; i++)

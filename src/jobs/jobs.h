@@ -1,0 +1,84 @@
+/*
+ * jobs.h - the job runner: worker threads that take durable jobs from the
+ * store's queue (store_job_claim) and run them, off the request path.
+ *
+ * A job is a row (kind, payload, run_at); a kind is a row of a table of
+ * struct job_kind saying which function runs it, how long a claim lasts
+ * and how often to try. docs/jobs.md explains leases, retries and running
+ * workers on other nodes.
+ */
+#ifndef JOBS_JOBS_H
+#define JOBS_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct store;
+struct store_job;
+
+#define JOB_POLL_MS 250        /* idle workers look for due jobs this often */
+#define JOB_TICK_MS 15000      /* publish_due is enqueued this often */
+#define JOB_BACKOFF_S 2        /* first retry delay; doubles per attempt */
+#define JOB_BACKOFF_MAX_S 3600 /* longest retry delay */
+#define JOB_THREADS_MAX 64     /* workers one runner may start */
+#define JOB_PRUNE_AGE_S 86400  /* finished jobs are deleted after this */
+
+/* What a handler returns. */
+enum job_result {
+    JOB_DONE = 0,   /* finished: the job is marked done */
+    JOB_RETRY = 1,  /* try again later (with backoff) */
+    JOB_FAILED = -1 /* give up: the job is marked failed */
+};
+
+/* Runs one job. a is freed after the call; err (errlen bytes) gets a
+ * one-line reason for JOB_RETRY or JOB_FAILED. */
+typedef int (*job_fn)(struct store *st, struct arena *a,
+                      const struct store_job *job, char *err, size_t errlen);
+
+/* One kind of job. */
+struct job_kind {
+    const char *kind;      /* the jobs.kind value, "publish_due" */
+    job_fn run;            /* does the work */
+    unsigned max_attempts; /* after this many, a retry becomes a failure */
+    unsigned lease_s;      /* a claim lasts this long; must exceed the
+                              longest run, or another worker takes over */
+};
+
+/* The kinds newsroom knows (publish_due, ...), and how many. */
+extern const struct job_kind job_kinds[];
+extern const size_t job_nkinds;
+
+/* Starts threads workers (0 = 1, at most JOB_THREADS_MAX) running the
+ * kinds of job_kinds on st, plus the ticker that enqueues publish_due
+ * every JOB_TICK_MS (or NEWSROOM_JOB_TICK_MS milliseconds from the
+ * environment). site_dir is the site's folder (for kinds that write files;
+ * copied). st must outlive job_runner_stop(). The threads block SIGINT and
+ * SIGTERM. One runner per process: -1 (logged) if one runs or a thread
+ * cannot start. */
+int job_runner_start(struct store *st, const char *site_dir, unsigned threads);
+/* The same with another table of kinds (tests); tick 0 = no ticker. */
+int job_runner_start_kinds(struct store *st, const struct job_kind *kinds,
+                           size_t nkinds, unsigned threads, unsigned tick_ms);
+/* Stops the runner: wakes the workers, waits for the job each one is
+ * running to end, joins them. Safe when none runs. */
+void job_runner_stop(void);
+/* Wakes the idle workers now (after enqueueing a job). */
+void job_runner_wake(void);
+
+/* Claims one due job of kinds at time now and runs it: done, retried at
+ * now + job_backoff(attempts), or failed (logged). 0 when a job ran,
+ * STORE_NOTFOUND when none was due, -1 on a store failure. Used by the
+ * workers; tests call it directly with a chosen now. */
+int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
+                int64_t now);
+/* Retry delay after the attempts-th failed attempt, in seconds:
+ * JOB_BACKOFF_S doubled per attempt, at most JOB_BACKOFF_MAX_S. */
+unsigned job_backoff(unsigned attempts);
+
+/* The publish_due kind's handler: publishes the scheduled posts whose time
+ * has come (store_posts_publish_due). */
+int job_publish_due(struct store *st, struct arena *a,
+                    const struct store_job *job, char *err, size_t errlen);
+
+#endif
