@@ -1,11 +1,18 @@
 /*
- * store_pg.h - the PostgreSQL backend's state, shared by its two files;
+ * store_pg.h - the PostgreSQL backend's state, shared by its four files;
  * internal to src/store/.
  *
- * store_pg.c implements store_ops (statements, transactions, the pool of
- * per-thread connections); store_pg_setup.c connects, applies the
- * schema_pg/ migrations and runs the listener thread behind
- * store_version(). store_pg.c's DESIGN comment explains the whole.
+ * store_pg.c has connections, statements, transactions and the store_ops
+ * table; store_pg_content.c the content operations (posts, authors, tags,
+ * images, corrections, live updates, newsletters, settings);
+ * store_pg_ops.c the jobs queue and the table copy behind store_copy;
+ * store_pg_setup.c connects, applies the schema_pg/ migrations and runs
+ * the listener thread behind store_version(). store_pg.c's DESIGN comment
+ * explains the whole.
+ *
+ * Names: store_pg_* are store_pg_setup.c's; the other functions shared
+ * between the files start with pg_. The statement ids (S_*) and list
+ * filters (F_*) are this backend's own.
  */
 #ifndef STORE_STORE_PG_H
 #define STORE_STORE_PG_H
@@ -14,8 +21,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "core/arena.h"
 #include "store/backend.h"
+#include "store/store.h"
+#include "store/store_sql.h"
 
 /* Prepared statement slots of a connection: the fixed statements, then
  * one per posts-list shape with and without body, and per count. */
@@ -78,5 +89,202 @@ int store_pg_listen(struct store_pg *s, char *err, size_t errlen);
 
 /* Stops and joins the listener thread, if started. */
 void store_pg_unlisten(struct store_pg *s);
+
+/* --- shared by store_pg.c, store_pg_content.c and store_pg_ops.c --------- */
+
+#define MAX_PARAMS 24       /* parameters of the widest statement */
+
+/* --- statements (store_sql.h has the rest) ------------------------------ */
+
+/* Sections first (by position), then tags by name. Names sort byte-wise
+ * (COLLATE "C"), as in SQLite, whatever the locale the database was
+ * created with. */
+#define TAG_ORDER                                                              \
+    "CASE t.kind WHEN 'section' THEN 0 ELSE 1 END, "                           \
+    "CASE t.kind WHEN 'section' THEN t.position ELSE 0 END, "                  \
+    "t.name COLLATE \"C\", t.id"
+
+/* Prepared statement slots: stmt ids, then lists, lists with body, counts */
+#define SLOT_LIST(shape, body) (S__MAX + (body ? LIST_SHAPES : 0) + (shape))
+#define SLOT_COUNT(shape) (S__MAX + 2 * LIST_SHAPES + (shape))
+_Static_assert(S__MAX + 3 * LIST_SHAPES <= STORE_PG_SLOTS,
+               "STORE_PG_SLOTS too small");
+
+/* Text values of one statement's parameters, $1 at v[0]. */
+struct pg_params {
+    const char *v[MAX_PARAMS]; /* value text, NULL = SQL NULL */
+    char num[MAX_PARAMS][24];  /* digits of integer values */
+    int n;                     /* parameters passed: the highest set */
+};
+
+/* One result row into *item (an arena array element). */
+typedef void (*pg_row_fn)(struct arena *a, const PGresult *r, int row,
+                          void *item);
+
+/* The PostgreSQL store behind st (which must be one). */
+static inline struct store_pg *pg_of(struct store *st)
+{
+    return (struct store_pg *)st;
+}
+
+/* The calling thread's connection, taken or opened on first use. */
+struct store_pg_conn *pg_conn_get(struct store_pg *s);
+
+/* Prepares sql as slot's statement on c ("s<slot>") with the declared
+ * types; 0 or -1 logged. */
+int pg_prepare(struct store_pg_conn *c, int slot, const char *sql,
+               const char *types);
+
+/* Runs slot's prepared statement with p; on success 0 with the result in
+ * *out (caller PQclear()s), else a pg_fail() code and *out NULL. */
+int pg_exec_slot(struct store_pg_conn *c, int slot, const struct pg_params *p,
+                 PGresult **out, const char *what);
+
+/* Runs statement id (prepared on first use) with p; as pg_exec_slot.
+ * A statement sent on an idle connection (a BEGIN, a lone read) that
+ * finds the connection broken, as after a server restart, is sent again
+ * once on a fresh one: nothing of it can have happened. */
+int pg_exec(struct store_pg_conn *c, enum store_sql_stmt id,
+            const struct pg_params *p, PGresult **out, const char *what);
+
+/* pg_exec() for statements whose rows are not needed. */
+int pg_run(struct store_pg_conn *c, enum store_sql_stmt id,
+           const struct pg_params *p, const char *what);
+
+/* Maps a failed result: a unique violation gives STORE_CONFLICT, anything
+ * else is logged and gives STORE_ERROR. res may be NULL (no result). */
+int pg_fail(struct store_pg_conn *c, const PGresult *res, const char *what);
+
+/* Text of a column copied into a; NULL stays NULL. */
+const char *pg_col_text(struct arena *a, const PGresult *r, int row, int col);
+
+/* Integer value of a column (NULL reads 0). */
+int64_t pg_col_int(const PGresult *r, int row, int col);
+
+/* Copies every row of r into an arena array of size-byte items. */
+void pg_read_rows(struct arena *a, const PGresult *r, size_t size,
+                  pg_row_fn row, void **out, size_t *n);
+
+/* Runs statement id with p into an arena array; the shape of every list. */
+int pg_list(struct store_pg_conn *c, struct arena *a, enum store_sql_stmt id,
+            const struct pg_params *p, size_t size, pg_row_fn row, void **out,
+            size_t *n, const char *what);
+
+/* Runs statement id with p and copies its one row into item;
+ * STORE_NOTFOUND without one. */
+int pg_get_one(struct store_pg_conn *c, struct arena *a, enum store_sql_stmt id,
+               const struct pg_params *p, size_t size, pg_row_fn row,
+               void *item, const char *what);
+
+/* One integer from the first column of statement id; fallback on error. */
+int64_t pg_get_int(struct store_pg_conn *c, enum store_sql_stmt id,
+                   int64_t fallback, const char *what);
+
+/* v as an int64_t, INT64_MAX when larger (limits and offsets). */
+int64_t pg_clamp64(size_t v);
+
+/* Starts the transaction of one write function: its own BEGIN, or a
+ * savepoint inside the thread's store_tx_begin. */
+int pg_write_begin(struct store_pg_conn *c);
+
+/* Ends what pg_write_begin started: commits when rc is 0, else undoes all of
+ * the function's changes. Returns rc, or STORE_ERROR if the commit fails. */
+int pg_write_end(struct store_pg_conn *c, int rc);
+
+/* A read transaction around multi-statement reads (one snapshot). */
+int pg_read_begin(struct store_pg_conn *c);
+
+/* Ends pg_read_begin's transaction (outside store_tx). */
+void pg_read_end(struct store_pg_conn *c);
+
+/* Parameter setters: $pos of p. Text is not copied: it must live until
+ * the statement has run. */
+
+/* Text or NULL. */
+void pg_param_text(struct pg_params *p, int pos, const char *s);
+
+/* For NOT NULL text columns: NULL is stored as dflt. */
+void pg_param_text_or(struct pg_params *p, int pos, const char *s,
+                      const char *dflt);
+
+/* An integer, as its digits in p. */
+void pg_param_int(struct pg_params *p, int pos, int64_t v);
+
+/* For references: 0 ("none") is stored as NULL. */
+void pg_param_ref(struct pg_params *p, int pos, int64_t id);
+
+/* --- operations ---------------------------------------------------------- */
+
+/* Each has the contract of the store.h function named store_ + the rest,
+ * as reached through store_ops. */
+
+/* store_pg_content.c */
+const char *pg_setting_get(struct store *st, struct arena *a, const char *key);
+int pg_setting_set(struct store *st, const char *key, const char *value);
+int pg_post_save(struct store *st, struct store_post *p,
+                 const int64_t *author_ids, size_t n_authors,
+                 const int64_t *tag_ids, size_t n_tags);
+int pg_post_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                        struct store_post *out);
+int pg_post_get(struct store *st, struct arena *a, int64_t id,
+                struct store_post *out);
+int pg_posts_list(struct store *st, struct arena *a,
+                  const struct store_post_query *query, struct store_post **out,
+                  size_t *n, size_t *total);
+int pg_correction_add(struct store *st, struct store_correction *cr);
+int pg_corrections_list(struct store *st, struct arena *a, int64_t post_id,
+                        struct store_correction **out, size_t *n);
+int pg_author_save(struct store *st, struct store_author *au);
+int pg_author_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                          struct store_author *out);
+int pg_authors_list(struct store *st, struct arena *a,
+                    struct store_author **out, size_t *n);
+int pg_tag_save(struct store *st, struct store_tag *t);
+int pg_tag_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                       struct store_tag *out);
+int pg_tags_list(struct store *st, struct arena *a, int kind,
+                 struct store_tag **out, size_t *n);
+int pg_image_save(struct store *st, struct store_image *img);
+int pg_image_get(struct store *st, struct arena *a, int64_t id,
+                 struct store_image *out);
+int pg_image_get_by_name(struct store *st, struct arena *a, const char *name,
+                         struct store_image *out);
+int pg_live_save(struct store *st, struct store_live *lu);
+int pg_live_delete(struct store *st, int64_t id);
+int pg_live_list(struct store *st, struct arena *a, int64_t before,
+                 size_t limit, struct store_live **out, size_t *n);
+int pg_live_get(struct store *st, struct arena *a, int64_t id,
+                struct store_live *out);
+int pg_live_events(struct store *st, struct arena *a, int64_t after,
+                   size_t limit, struct store_live_event **out, size_t *n);
+int64_t pg_live_last_seq(struct store *st);
+int pg_newsletter_save(struct store *st, struct store_newsletter *nl);
+int pg_newsletters_list(struct store *st, struct arena *a, int active_only,
+                        struct store_newsletter **out, size_t *n);
+
+/* store_pg_ops.c */
+int pg_job_add(struct store *st, const char *kind, const char *payload,
+               int64_t run_at, const char *unique_key, int64_t *id);
+int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
+                 size_t nkinds, int64_t now, unsigned lease_s,
+                 struct store_job *out);
+int pg_job_done(struct store *st, int64_t id);
+int pg_job_retry(struct store *st, int64_t id, int64_t run_at,
+                 const char *error);
+int pg_job_fail(struct store *st, int64_t id, const char *error);
+int pg_jobs_count(struct store *st, const char *state, size_t *n);
+int pg_jobs_prune(struct store *st, int64_t before, size_t *n);
+int pg_posts_publish_due(struct store *st, int64_t now, size_t *n);
+int pg_table_names(struct store *st, struct arena *a, const char ***out,
+                   size_t *n);
+int pg_table_columns(struct store *st, struct arena *a, const char *table,
+                     const char ***out, size_t *n);
+int64_t pg_table_rows(struct store *st, const char *table);
+int pg_rows_dump(struct store *st, const char *table, const char *const *cols,
+                 size_t ncols, store_row_fn fn, void *ctx);
+int pg_table_clear(struct store *st, const char *table);
+int pg_row_load(struct store *st, const char *table, const char *const *cols,
+                size_t ncols, const char *const *vals, int update);
+int pg_ids_reset(struct store *st, const char *table);
 
 #endif
