@@ -40,6 +40,7 @@ static const char usage_main[] =
     "  live post|edit|delete DIR ...    the live News Feed\n"
     "  migrate DIR --to postgresql://.. move the site's data to PostgreSQL\n"
     "  jobs DIR                         run background job workers only\n"
+    "  user add|passwd|list DIR ...     staff accounts of the desk\n"
     "\n"
     "Run 'newsroom COMMAND --help' for a command's options.\n";
 
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
         return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "jobs") == 0)
         return cli_jobs(argc - 2, argv + 2);
+    if (strcmp(cmd, "user") == 0)
+        return cli_user(argc - 2, argv + 2);
     fprintf(stderr,
             "newsroom: unknown command '%s' (try 'newsroom --help')\n", cmd);
     return 2;

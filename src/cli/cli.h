@@ -30,4 +30,8 @@ int cli_migrate(int argc, char **argv);
  * (argv after "jobs") */
 int cli_jobs(int argc, char **argv);
 
+/* newsroom user add|passwd|list DIR ... (argv after "user"): staff
+ * accounts (user.c). */
+int cli_user(int argc, char **argv);
+
 #endif

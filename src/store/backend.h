@@ -129,6 +129,15 @@ struct store_ops {
     int (*jobs_count)(struct store *st, const char *state, size_t *n);
     int (*jobs_prune)(struct store *st, int64_t before, size_t *n);
     int (*posts_publish_due)(struct store *st, int64_t now, size_t *n);
+
+    /* staff (store.h, "staff") */
+    int (*staff_save)(struct store *st, struct store_staff *s);
+    int (*staff_get_by_email)(struct store *st, struct arena *a,
+                              const char *email, struct store_staff *out);
+    int (*staff_get)(struct store *st, struct arena *a, int64_t id,
+                     struct store_staff *out);
+    int (*staff_list)(struct store *st, struct arena *a,
+                      struct store_staff **out, size_t *n);
 };
 
 /* The head of every backend's state. */

@@ -357,6 +357,29 @@ int store_posts_publish_due(struct store *st, int64_t now, size_t *n)
     return st->ops->posts_publish_due(st, now, n);
 }
 
+int store_staff_save(struct store *st, struct store_staff *s)
+{
+    return st->ops->staff_save(st, s);
+}
+
+int store_staff_get_by_email(struct store *st, struct arena *a,
+                             const char *email, struct store_staff *out)
+{
+    return st->ops->staff_get_by_email(st, a, email, out);
+}
+
+int store_staff_get(struct store *st, struct arena *a, int64_t id,
+                    struct store_staff *out)
+{
+    return st->ops->staff_get(st, a, id, out);
+}
+
+int store_staff_list(struct store *st, struct arena *a,
+                     struct store_staff **out, size_t *n)
+{
+    return st->ops->staff_list(st, a, out, n);
+}
+
 /* --- copying a whole database -------------------------------------------- */
 
 /* One table of the copy. late names a column referencing a table that

@@ -275,6 +275,36 @@ int store_newsletter_save(struct store *st, struct store_newsletter *nl);
 int store_newsletters_list(struct store *st, struct arena *a, int active_only,
                            struct store_newsletter **out, size_t *n);
 
+/* --- staff (accounts of the editorial desk; content/staff.h) ------------ */
+
+/* A person who signs in. role is the text the table keeps: "contributor",
+ * "author", "editor" or "administrator" (content/staff.h parses it). */
+struct store_staff {
+    int64_t id;                /* 0 until stored */
+    const char *email;         /* sign-in name, unique, normalised */
+    const char *name;          /* display name */
+    const char *role;          /* one of the four role names */
+    const char *password_hash; /* argon2id string (crypto_pwhash_str) */
+    int64_t author_id;         /* the byline (store_author id), or 0 */
+    int64_t created_at;        /* set by the caller on insert; kept after */
+    int disabled;              /* 1 = may not sign in */
+};
+
+/* Inserts (s->id == 0, then sets s->id) or updates the account.
+ * STORE_CONFLICT if another account has the email; STORE_NOTFOUND when
+ * updating an id that does not exist. created_at is written on insert
+ * only. */
+int store_staff_save(struct store *st, struct store_staff *s);
+/* One account by its exact (normalised) email into out; STORE_NOTFOUND. */
+int store_staff_get_by_email(struct store *st, struct arena *a,
+                             const char *email, struct store_staff *out);
+/* One account by id into out; STORE_NOTFOUND. */
+int store_staff_get(struct store *st, struct arena *a, int64_t id,
+                    struct store_staff *out);
+/* Every account, by name then id; *out is an array in a. */
+int store_staff_list(struct store *st, struct arena *a,
+                     struct store_staff **out, size_t *n);
+
 /* --- jobs (durable work queue; src/jobs/ runs them, docs/jobs.md) -------- */
 
 #define STORE_JOB_KINDS_MAX 32 /* kinds one store_job_claim may name */

@@ -234,6 +234,23 @@ static const struct stmt_def stmt_defs[S__MAX] = {
                        "WHERE $1 = 0 OR active = 1 "
                        "ORDER BY position, name COLLATE \"C\", id",
                        "n"},
+
+    [S_STAFF_INSERT] =
+        {"INSERT INTO staff (email, name, role, password_hash, author_id, "
+         "created_at, disabled) "
+         "VALUES ($2, $3, $4, $5, $6, $7, $8) RETURNING id",
+         "i"},
+    /* created_at ($7) never changes after the insert */
+    [S_STAFF_UPDATE] =
+        {"UPDATE staff SET email = $2, name = $3, role = $4, "
+         "password_hash = $5, author_id = $6, disabled = $8 WHERE id = $1",
+         "i-----i"},
+    [S_STAFF_BY_EMAIL] = {"SELECT " STAFF_COLS " FROM staff WHERE email = $1",
+                          "t"},
+    [S_STAFF_BY_ID] = {"SELECT " STAFF_COLS " FROM staff WHERE id = $1", "i"},
+    [S_STAFF_LIST] = {"SELECT " STAFF_COLS " FROM staff "
+                      "ORDER BY name COLLATE \"C\", id",
+                      NULL},
 };
 /* clang-format on */
 
@@ -839,5 +856,9 @@ static const struct store_ops pg_ops = {
     .table_clear = pg_table_clear,
     .row_load = pg_row_load,
     .ids_reset = pg_ids_reset,
+    .staff_save = pg_staff_save,
+    .staff_get_by_email = pg_staff_get_by_email,
+    .staff_get = pg_staff_get,
+    .staff_list = pg_staff_list,
 };
 

@@ -286,5 +286,13 @@ int pg_table_clear(struct store *st, const char *table);
 int pg_row_load(struct store *st, const char *table, const char *const *cols,
                 size_t ncols, const char *const *vals, int update);
 int pg_ids_reset(struct store *st, const char *table);
+/* staff (store_pg_content.c) */
+int pg_staff_save(struct store *st, struct store_staff *s);
+int pg_staff_get_by_email(struct store *st, struct arena *a,
+                          const char *email, struct store_staff *out);
+int pg_staff_get(struct store *st, struct arena *a, int64_t id,
+                 struct store_staff *out);
+int pg_staff_list(struct store *st, struct arena *a,
+                  struct store_staff **out, size_t *n);
 
 #endif

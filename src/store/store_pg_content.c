@@ -317,6 +317,33 @@ static void bind_newsletter(struct pg_params *p, const void *obj)
     pg_param_int(p, 9, nl->position);
 }
 
+static void staff_row(struct arena *a, const PGresult *r, int row, void *item)
+{
+    struct store_staff *sf = item;
+
+    sf->id = pg_col_int(r, row, 0);
+    sf->email = pg_col_text(a, r, row, 1);
+    sf->name = pg_col_text(a, r, row, 2);
+    sf->role = pg_col_text(a, r, row, 3);
+    sf->password_hash = pg_col_text(a, r, row, 4);
+    sf->author_id = pg_col_int(r, row, 5);
+    sf->created_at = pg_col_int(r, row, 6);
+    sf->disabled = pg_col_int(r, row, 7) != 0;
+}
+
+static void bind_staff(struct pg_params *p, const void *obj)
+{
+    const struct store_staff *sf = obj;
+
+    pg_param_text(p, 2, sf->email);
+    pg_param_text(p, 3, sf->name);
+    pg_param_text(p, 4, sf->role);
+    pg_param_text(p, 5, sf->password_hash);
+    pg_param_ref(p, 6, sf->author_id);
+    pg_param_int(p, 7, sf->created_at);
+    pg_param_int(p, 8, sf->disabled ? 1 : 0);
+}
+
 /* --- generic writes ------------------------------------------------------ */
 
 /* Inserts (*id == 0, then sets *id) or updates row *id of one table with
@@ -954,3 +981,37 @@ int pg_newsletters_list(struct store *st, struct arena *a, int active_only,
                    (void **)out, n, "list newsletters");
 }
 
+/* --- staff ---------------------------------------------------------------- */
+
+int pg_staff_save(struct store *st, struct store_staff *sf)
+{
+    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff,
+                    sf, "save staff");
+}
+
+int pg_staff_get_by_email(struct store *st, struct arena *a,
+                          const char *email, struct store_staff *out)
+{
+    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out,
+                       staff_row, out, "read staff");
+}
+
+int pg_staff_get(struct store *st, struct arena *a, int64_t id,
+                 struct store_staff *out)
+{
+    return get_by_id(st, a, S_STAFF_BY_ID, id, sizeof *out, staff_row, out,
+                     "read staff");
+}
+
+int pg_staff_list(struct store *st, struct arena *a,
+                  struct store_staff **out, size_t *n)
+{
+    struct store_pg_conn *c = pg_conn_get(pg_of(st));
+
+    *out = NULL;
+    *n = 0;
+    if (!c)
+        return STORE_ERROR;
+    return pg_list(c, a, S_STAFF_LIST, NULL, sizeof **out, staff_row,
+                   (void **)out, n, "list staff");
+}

@@ -48,6 +48,9 @@
     "id, slug, name, description, sender_name, sender_email, author_id, "      \
     "active, position"
 
+#define STAFF_COLS                                                             \
+    "id, email, name, role, password_hash, author_id, created_at, disabled"
+
 /* The fixed statements of a connection, by id; each backend has their
  * SQL (stmt_sql in store_sqlite.c, stmt_defs in store_pg.c). */
 enum store_sql_stmt {
@@ -97,6 +100,11 @@ enum store_sql_stmt {
     S_NEWSLETTER_INSERT,
     S_NEWSLETTER_UPDATE,
     S_NEWSLETTERS,
+    S_STAFF_INSERT,
+    S_STAFF_UPDATE,
+    S_STAFF_BY_EMAIL,
+    S_STAFF_BY_ID,
+    S_STAFF_LIST,
     S__MAX
 };
 

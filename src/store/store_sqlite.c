@@ -173,6 +173,17 @@ static const char *const stmt_sql[S__MAX] = {
         "position = ?9 WHERE id = ?1",
     [S_NEWSLETTERS] = "SELECT " NEWSLETTER_COLS " FROM newsletters "
                       "WHERE ?1 = 0 OR active = 1 ORDER BY position, name, id",
+
+    [S_STAFF_INSERT] = "INSERT INTO staff (email, name, role, password_hash, "
+                       "author_id, created_at, disabled) "
+                       "VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* created_at (?7) never changes after the insert */
+    [S_STAFF_UPDATE] = "UPDATE staff SET email = ?2, name = ?3, role = ?4, "
+                       "password_hash = ?5, author_id = ?6, disabled = ?8 "
+                       "WHERE id = ?1",
+    [S_STAFF_BY_EMAIL] = "SELECT " STAFF_COLS " FROM staff WHERE email = ?1",
+    [S_STAFF_BY_ID] = "SELECT " STAFF_COLS " FROM staff WHERE id = ?1",
+    [S_STAFF_LIST] = "SELECT " STAFF_COLS " FROM staff ORDER BY name, id",
 };
 
 static const struct store_ops sqlite_ops;
@@ -829,5 +840,9 @@ static const struct store_ops sqlite_ops = {
     .table_clear = sq_table_clear,
     .row_load = sq_row_load,
     .ids_reset = sq_ids_reset,
+    .staff_save = sq_staff_save,
+    .staff_get_by_email = sq_staff_get_by_email,
+    .staff_get = sq_staff_get,
+    .staff_list = sq_staff_list,
 };
 

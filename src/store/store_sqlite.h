@@ -225,5 +225,13 @@ int sq_table_clear(struct store *st, const char *table);
 int sq_row_load(struct store *st, const char *table, const char *const *cols,
                 size_t ncols, const char *const *vals, int update);
 int sq_ids_reset(struct store *st, const char *table);
+/* staff (store_sqlite_content.c) */
+int sq_staff_save(struct store *st, struct store_staff *s);
+int sq_staff_get_by_email(struct store *st, struct arena *a,
+                          const char *email, struct store_staff *out);
+int sq_staff_get(struct store *st, struct arena *a, int64_t id,
+                 struct store_staff *out);
+int sq_staff_list(struct store *st, struct arena *a,
+                  struct store_staff **out, size_t *n);
 
 #endif

@@ -277,6 +277,32 @@ static int bind_newsletter(sqlite3_stmt *st, const void *obj)
            sq_bind_int(st, 9, nl->position);
 }
 
+static void staff_row(struct arena *a, sqlite3_stmt *st, void *item)
+{
+    struct store_staff *sf = item;
+
+    sf->id = sq_col_int(st, 0);
+    sf->email = sq_col_text(a, st, 1);
+    sf->name = sq_col_text(a, st, 2);
+    sf->role = sq_col_text(a, st, 3);
+    sf->password_hash = sq_col_text(a, st, 4);
+    sf->author_id = sq_col_int(st, 5);
+    sf->created_at = sq_col_int(st, 6);
+    sf->disabled = sq_col_int(st, 7) != 0;
+}
+
+static int bind_staff(sqlite3_stmt *st, const void *obj)
+{
+    const struct store_staff *sf = obj;
+
+    return sq_bind_text(st, 2, sf->email) | sq_bind_text(st, 3, sf->name) |
+           sq_bind_text(st, 4, sf->role) |
+           sq_bind_text(st, 5, sf->password_hash) |
+           sq_bind_ref(st, 6, sf->author_id) |
+           sq_bind_int(st, 7, sf->created_at) |
+           sq_bind_int(st, 8, sf->disabled ? 1 : 0);
+}
+
 /* --- generic writes ------------------------------------------------------ */
 
 typedef int (*bind_fn)(sqlite3_stmt *st, const void *obj);
@@ -1022,3 +1048,38 @@ int sq_newsletters_list(struct store *st, struct arena *a, int active_only,
                 "list newsletters");
 }
 
+/* --- staff ---------------------------------------------------------------- */
+
+int sq_staff_save(struct store *st, struct store_staff *sf)
+{
+    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff,
+                    sf, "save staff");
+}
+
+int sq_staff_get_by_email(struct store *st, struct arena *a,
+                          const char *email, struct store_staff *out)
+{
+    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out,
+                       staff_row, out, "read staff");
+}
+
+int sq_staff_get(struct store *st, struct arena *a, int64_t id,
+                 struct store_staff *out)
+{
+    return get_by_id(st, a, S_STAFF_BY_ID, id, sizeof *out, staff_row, out,
+                     "read staff");
+}
+
+int sq_staff_list(struct store *st, struct arena *a,
+                  struct store_staff **out, size_t *n)
+{
+    struct sq_conn *c = sq_conn_get(sq_of(st));
+    sqlite3_stmt *s = c ? sq_stmt(c, S_STAFF_LIST) : NULL;
+
+    *out = NULL;
+    *n = 0;
+    if (!s)
+        return STORE_ERROR;
+    return list(c, a, s, sizeof **out, staff_row, (void **)out, n,
+                "list staff");
+}

@@ -882,6 +882,78 @@ static void contract_newsletters(struct store *st, const char *url)
     arena_release(&a);
 }
 
+static void contract_staff(struct store *st, const char *url)
+{
+    struct store_author au = {0};
+    struct store_staff s1 = {0}, s2 = {0}, dup = {0}, got, *out;
+    struct arena a;
+    size_t n;
+    int rc;
+
+    (void)url;
+    arena_init(&a);
+    au.slug = "zoe";
+    au.name = "Zoe Ward";
+    store_author_save(st, &au);
+    s1.email = "zoe@example.org";
+    s1.name = "Zoe Ward";
+    s1.role = "editor";
+    s1.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$one";
+    s1.author_id = au.id;
+    s1.created_at = 1700000000;
+    s2.email = "abe@example.org";
+    s2.name = "Abe Brown";
+    s2.role = "contributor";
+    s2.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$two";
+    CHECK(store_staff_save(st, &s1) == 0 && s1.id > 0, "an account saves");
+    CHECK(store_staff_save(st, &s2) == 0 && s2.id > s1.id,
+          "a second account saves");
+    CHECK(store_staff_get_by_email(st, &a, "zoe@example.org", &got) == 0 &&
+              got.id == s1.id && strcmp(got.name, "Zoe Ward") == 0 &&
+              strcmp(got.role, "editor") == 0 &&
+              strcmp(got.password_hash, s1.password_hash) == 0 &&
+              got.author_id == au.id && got.created_at == 1700000000 &&
+              got.disabled == 0,
+          "account fields round-trip by email");
+    CHECK(store_staff_get(st, &a, s2.id, &got) == 0 &&
+              strcmp(got.email, "abe@example.org") == 0 &&
+              got.author_id == 0 && got.created_at == 0,
+          "an account reads by id");
+    CHECK(store_staff_get_by_email(st, &a, "nobody@example.org", &got) ==
+              STORE_NOTFOUND,
+          "a missing email is not found");
+    CHECK(store_staff_get(st, &a, s2.id + 100, &got) == STORE_NOTFOUND,
+          "a missing id is not found");
+    CHECK(store_staff_list(st, &a, &out, &n) == 0 && n == 2 &&
+              strcmp(out[0].name, "Abe Brown") == 0 &&
+              strcmp(out[1].name, "Zoe Ward") == 0,
+          "accounts list by name");
+    dup.email = "zoe@example.org";
+    dup.name = "Another";
+    dup.role = "author";
+    dup.password_hash = "x";
+    CHECK(store_staff_save(st, &dup) == STORE_CONFLICT && dup.id == 0,
+          "a taken email is a conflict");
+    s2.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$new";
+    s2.disabled = 1;
+    s2.role = "administrator";
+    s2.created_at = 5; /* ignored by an update */
+    CHECK(store_staff_save(st, &s2) == 0, "an account updates");
+    CHECK(store_staff_get(st, &a, s2.id, &got) == 0 &&
+              strcmp(got.password_hash, s2.password_hash) == 0 &&
+              got.disabled == 1 && strcmp(got.role, "administrator") == 0 &&
+              got.created_at == 0,
+          "an update changes hash, role and disabled, not created_at");
+    s2.email = "zoe@example.org";
+    rc = store_staff_save(st, &s2);
+    CHECK(rc == STORE_CONFLICT, "an update to a taken email is a conflict");
+    s2.email = "abe@example.org";
+    s2.role = "boss";
+    CHECK(store_staff_save(st, &s2) == STORE_ERROR,
+          "the database refuses an unknown role");
+    arena_release(&a);
+}
+
 static void contract_tx(struct store *st, const char *url)
 {
     struct store_author au = {0};
@@ -1710,6 +1782,7 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"live change log", contract_live_events},
         {"live log order", contract_live_order},
         {"newsletters", contract_newsletters},
+        {"staff", contract_staff},
         {"transactions", contract_tx},
         {"hostile text", contract_hostile},
         {"version", contract_version},
