@@ -9,6 +9,8 @@
 #ifndef CONTENT_LIVE_H
 #define CONTENT_LIVE_H
 
+#include "core/bounds.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +18,6 @@
 
 struct arena;
 
-#define LIVE_HEADLINE_MAX 200 /* bytes of a headline */
-#define LIVE_BODY_MAX 4000    /* bytes of a Markdown body */
 
 /* What a caller wants an update to say. */
 struct live_input {

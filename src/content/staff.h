@@ -10,16 +10,13 @@
 #ifndef CONTENT_STAFF_H
 #define CONTENT_STAFF_H
 
+#include "core/bounds.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 struct store;
 
-#define STAFF_EMAIL_MAX 254      /* bytes of an address (RFC 5321) */
-#define STAFF_EMAIL_LOCAL_MAX 64 /* bytes before the '@' (RFC 5321) */
-#define STAFF_NAME_MAX 200       /* bytes of a display name */
-#define STAFF_PASSWORD_MIN 12    /* bytes of a password, at least */
-#define STAFF_PASSWORD_MAX 1024  /* bytes of a password, at most */
 #define STAFF_HASH_SIZE 128      /* room for a hash string with its NUL
                                     (crypto_pwhash_STRBYTES) */
 

@@ -44,6 +44,20 @@
 #define BOUND_PAGE_SIZE 10          /* articles per archive/list page */
 #define BOUND_MAX_PAGE 100000       /* highest ?page= accepted */
 
+/* live News Feed, staff accounts (content/live.h, content/staff.h,
+ * web/live.h, web/newsfeed.h) */
+#define LIVE_HEADLINE_MAX 200 /* bytes of a headline */
+#define LIVE_BODY_MAX 4000    /* bytes of a Markdown body */
+#define STAFF_EMAIL_MAX 254      /* bytes of an address (RFC 5321) */
+#define STAFF_EMAIL_LOCAL_MAX 64 /* bytes before the '@' (RFC 5321) */
+#define STAFF_NAME_MAX 200       /* bytes of a display name */
+#define STAFF_PASSWORD_MIN 12    /* bytes of a password, at least */
+#define STAFF_PASSWORD_MAX 1024  /* bytes of a password, at most */
+#define LIVE_REPLAY_MAX 1000  /* events replayed to one resuming reader */
+#define FEED_PAGE 20 /* updates on one /news-feed/ page */
+#define FEED_SYNDICATED 50 /* updates in the JSON Feed and the RSS feed */
+#define FEED_DIGITS 18     /* most digits of an update id or ?before= */
+
 /* templates */
 #define BOUND_TMPL_DEPTH 64 /* nested sections/partials before refusing */
 

@@ -17,8 +17,9 @@
 #ifndef WEB_LIVE_H
 #define WEB_LIVE_H
 
+#include "core/bounds.h"
+
 #define LIVE_POLL_MS 50       /* how often the watcher looks for changes */
-#define LIVE_REPLAY_MAX 1000  /* events replayed to one resuming reader */
 
 struct http_req;
 struct web_app;

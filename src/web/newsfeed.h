@@ -12,14 +12,13 @@
 #ifndef WEB_NEWSFEED_H
 #define WEB_NEWSFEED_H
 
+#include "core/bounds.h"
+
 struct http_req;
 
-#define FEED_PAGE 20 /* updates on one /news-feed/ page */
 #define FEED_PAGE_TIES                                                         \
     20                     /* extra rows read so a page never splits a         \
                               second that updates share (see newsfeed.c) */
-#define FEED_SYNDICATED 50 /* updates in the JSON Feed and the RSS feed */
-#define FEED_DIGITS 18     /* most digits of an update id or ?before= */
 
 /* The feed page, template "newsfeed"; 400 for a malformed ?before=. Uses
  * the page cache. */
