@@ -17,9 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/cli.h"
 #include "content/demo.h"
 #include "content/site.h"
+#include "content/staff.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
@@ -81,6 +84,32 @@ static int dir_fresh(const char *dir)
     return empty;
 }
 
+#define DEMO_ADMIN_EMAIL "admin@example.com"
+
+/* Gives the demo site an administrator with a fresh random password
+ * (written to pw, readable: letters and digits in groups). 0 or -1. */
+static int demo_admin(struct store *st, char *pw, size_t len)
+{
+    static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+    char err[256];
+    size_t j = 0;
+
+    if (staff_crypto_init() < 0 || len < 24)
+        return -1;
+    for (size_t i = 0; i < 20; i++) {
+        if (i && i % 5 == 0)
+            pw[j++] = '-';
+        pw[j++] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    }
+    pw[j] = '\0';
+    if (staff_add(st, DEMO_ADMIN_EMAIL, "Desk Administrator",
+                  STAFF_ADMINISTRATOR, pw, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "newsroom: cannot add the demo account: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_init(int argc, char **argv)
 {
     const char *dir = NULL, *title = NULL;
@@ -100,17 +129,16 @@ static int cmd_init(int argc, char **argv)
             title = argv[++i];
         else if (argv[i][0] == '-')
             return cli_usage_error("init: unknown option '%s' (try 'newsroom "
-                               "init --help')",
-                               argv[i]);
+                                   "init --help')",
+                                   argv[i]);
         else if (!dir)
             dir = argv[i];
         else
-            return cli_usage_error("init: unexpected argument '%s'",
-                               argv[i]);
+            return cli_usage_error("init: unexpected argument '%s'", argv[i]);
     }
     if (!dir)
         return cli_usage_error("init: missing DIR%s",
-                           " (try 'newsroom init --help')");
+                               " (try 'newsroom init --help')");
     if (strlen(dir) > 900)
         return cli_usage_error("init: directory name too long%s", "");
     if (!dir_fresh(dir)) {
@@ -162,9 +190,22 @@ static int cmd_init(int argc, char **argv)
             return 1;
         }
     }
+    char pw[40] = "";
+    if (demo && demo_admin(st, pw, sizeof pw) < 0) {
+        store_close(st);
+        return 1;
+    }
     store_close(st);
     printf("created %s site in '%s'\nserve it with: newsroom serve %s\n",
            demo ? "a demo" : "a new", dir, dir);
+    if (demo)
+        printf("desk sign-in (/desk): %s with password %s\n"
+               "change it with: newsroom user passwd %s --email %s\n",
+               DEMO_ADMIN_EMAIL, pw, dir, DEMO_ADMIN_EMAIL);
+    else
+        printf("add a desk account with: newsroom user add %s --email E "
+               "--name N --role administrator\n",
+               dir);
     return 0;
 }
 
@@ -189,18 +230,17 @@ static int cmd_serve(int argc, char **argv)
             jobs = 0;
         } else if (argv[i][0] == '-') {
             return cli_usage_error("serve: unknown option '%s' (try 'newsroom "
-                               "serve --help')",
-                               argv[i]);
+                                   "serve --help')",
+                                   argv[i]);
         } else if (!dir) {
             dir = argv[i];
         } else {
-            return cli_usage_error("serve: unexpected argument '%s'",
-                               argv[i]);
+            return cli_usage_error("serve: unexpected argument '%s'", argv[i]);
         }
     }
     if (!dir)
         return cli_usage_error("serve: missing DIR%s",
-                           " (try 'newsroom serve --help')");
+                               " (try 'newsroom serve --help')");
     if (listen) {
         struct config probe;
         char line[256];
@@ -210,12 +250,19 @@ static int cmd_serve(int argc, char **argv)
             config_parse(&probe, "--listen", line, strlen(line), err,
                          sizeof err) < 0)
             return cli_usage_error("serve: bad --listen '%s': expected "
-                               "ADDR:PORT such as 127.0.0.1:8080",
-                               listen);
+                                   "ADDR:PORT such as 127.0.0.1:8080",
+                                   listen);
+    }
+    /* libvips decodes the desk's uploads; libsodium signs sessions */
+    if (img_init(argv[0]) < 0 || staff_crypto_init() < 0) {
+        fprintf(stderr, "newsroom: cannot start the image or crypto "
+                        "libraries\n");
+        return 1;
     }
     struct web_app *app = web_app_open(dir, listen, err, sizeof err);
     if (!app) {
         fprintf(stderr, "newsroom: %s\n", err);
+        img_shutdown();
         return 1;
     }
     if (jobs) {
@@ -236,6 +283,7 @@ static int cmd_serve(int argc, char **argv)
     job_runner_stop();
     store_close(jobs_st);
     web_app_close(app);
+    img_shutdown();
     return r < 0 ? 1 : 0;
 }
 
@@ -267,7 +315,7 @@ int main(int argc, char **argv)
         return cli_jobs(argc - 2, argv + 2);
     if (strcmp(cmd, "user") == 0)
         return cli_user(argc - 2, argv + 2);
-    fprintf(stderr,
-            "newsroom: unknown command '%s' (try 'newsroom --help')\n", cmd);
+    fprintf(stderr, "newsroom: unknown command '%s' (try 'newsroom --help')\n",
+            cmd);
     return 2;
 }

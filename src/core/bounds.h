@@ -12,6 +12,9 @@
 #define BOUND_URL_LEN 2048             /* bytes of request target; 414 past it */
 #define BOUND_HEADER_BYTES (16 * 1024) /* all request headers; 431/400 past it */
 #define BOUND_BODY_BYTES (1024 * 1024) /* form/API bodies; 413 past it */
+/* request body of the few routes that take uploads (desk images; their
+ * http_route.max_body); 413 past it */
+#define BOUND_UPLOAD_BYTES (25 * 1024 * 1024)
 /* Open connections in all, live streams included. Start-up lowers it to
  * what RLIMIT_NOFILE allows (the soft limit is raised to the hard one). */
 #define BOUND_CONNECTIONS 20000
@@ -43,6 +46,14 @@
 #define BOUND_MARKDOWN (512 * 1024) /* article body source, bytes */
 #define BOUND_PAGE_SIZE 10          /* articles per archive/list page */
 #define BOUND_MAX_PAGE 100000       /* highest ?page= accepted */
+
+/* the desk (content/desk.h) */
+#define BOUND_STANDFIRST_LEN 1000   /* bytes of a standfirst */
+#define BOUND_FIELD_LEN 1000        /* alt text, caption, credit, tag name */
+#define BOUND_CORRECTION_LEN 4000   /* bytes of a correction note */
+#define BOUND_POST_TAGS 20          /* tags on one post */
+#define BOUND_POST_AUTHORS 10       /* bylines on one post */
+#define BOUND_PICKS 20              /* Editors' Picks at once */
 
 /* live News Feed, staff accounts (content/live.h, content/staff.h,
  * web/live.h, web/newsfeed.h) */

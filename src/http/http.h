@@ -27,8 +27,8 @@
 #include <stddef.h>
 
 struct arena;
-struct http_req;    /* one per request; lives until its response is sent */
-struct http_server; /* a listening server and its threads */
+struct http_req;     /* one per request; lives until its response is sent */
+struct http_server;  /* a listening server and its threads */
 struct http_sse_hub; /* a set of open event streams */
 
 /* Request methods, as bits so that a route can accept several. A request
@@ -48,6 +48,7 @@ enum http_method {
  * sending anything: the layer then answers 500. app is cfg->app. */
 typedef int (*http_handler_fn)(struct http_req *req, void *app);
 
+
 /*
  * One row of the routes table. Patterns are matched against the decoded
  * path, in table order:
@@ -56,11 +57,17 @@ typedef int (*http_handler_fn)(struct http_req *req, void *app);
  *   "/assets/" "*"    (one string) a final '*' right after a '/' captures
  *                     the rest of the path, maybe ""
  * A route accepting HTTP_GET also answers HEAD (same headers, no body).
+ * max_body is the request body the route accepts: a larger declared
+ * Content-Length is answered 413 at once, a larger chunked body 413 once
+ * it ended. Requests no route matches get BOUND_BODY_BYTES. Upload routes
+ * use BOUND_UPLOAD_BYTES; rows with three initialisers get the default.
  */
 struct http_route {
     unsigned methods;    /* OR of enum http_method */
     const char *pattern; /* see above; static string */
     http_handler_fn fn;  /* called when path and method match */
+    size_t max_body;     /* bytes of request body this route accepts;
+                            0 = BOUND_BODY_BYTES */
 };
 
 struct http_config {
@@ -75,13 +82,13 @@ struct http_config {
                        void *app); /* renders a 4xx/5xx page with
                                       http_resp_send(); NULL = plain text */
     void *app;                     /* passed to every handler */
-    int access_log; /* 1 = one log_info line per request */
-    unsigned conn_timeout_s;   /* idle / half-sent request timeout, seconds;
-                                  0 = BOUND_CONN_TIMEOUT_S */
-    unsigned sse_heartbeat_ms; /* ": ping" interval on live streams;
-                                  0 = BOUND_SSE_HEARTBEAT_S */
-    unsigned sse_max_streams;  /* open streams per hub before 503;
-                                  0 = BOUND_SSE_STREAMS */
+    int access_log;                /* 1 = one log_info line per request */
+    unsigned conn_timeout_s;       /* idle / half-sent request timeout, seconds;
+                                      0 = BOUND_CONN_TIMEOUT_S */
+    unsigned sse_heartbeat_ms;     /* ": ping" interval on live streams;
+                                      0 = BOUND_SSE_HEARTBEAT_S */
+    unsigned sse_max_streams;      /* open streams per hub before 503;
+                                      0 = BOUND_SSE_STREAMS */
 };
 
 /*
@@ -93,8 +100,8 @@ struct http_config {
  * Returns the server, or NULL with a one-line reason in err, e.g.
  * "cannot listen on '127.0.0.1:8080': Address already in use".
  */
-struct http_server *http_server_start(const struct http_config *cfg,
-                                      char *err, size_t errlen);
+struct http_server *http_server_start(const struct http_config *cfg, char *err,
+                                      size_t errlen);
 /* The TCP port the server listens on (useful after asking for port 0). */
 unsigned http_server_port(const struct http_server *srv);
 /* Stops listening, ends every live stream and closes every connection
@@ -126,11 +133,44 @@ const char *http_req_query(const struct http_req *req, const char *name);
 /* The request header called name (any case), or NULL. */
 const char *http_req_header(const struct http_req *req, const char *name);
 /* The body (NUL-terminated for convenience) and its length in *len;
- * NULL with *len = 0 when there is none. At most BOUND_BODY_BYTES. */
+ * NULL with *len = 0 when there is none. At most the route's max_body. */
 const char *http_req_body(const struct http_req *req, size_t *len);
-/* The first field called name of an application/x-www-form-urlencoded
- * body, decoded and valid UTF-8; NULL if absent or not a form body. */
+
+/*
+ * Form bodies: application/x-www-form-urlencoded and multipart/form-data
+ * (RFC 7578) are parsed before the handler runs. Names and text values
+ * are valid UTF-8 without NUL bytes, else the layer answered 400 and the
+ * handler never runs. A multipart part with a filename parameter is a
+ * file (http_req_file()), never a form field. A malformed multipart body
+ * (no boundary, truncated, a part without a name) or one with more than
+ * BOUND_FORM_FIELDS parts is answered 400; urlencoded fields past
+ * BOUND_FORM_FIELDS are dropped (logged).
+ */
+
+/* The first form field called name, decoded; NULL if absent or the body
+ * is not a form. */
 const char *http_req_form(const struct http_req *req, const char *name);
+/* Every value of form field name in body order (checkbox lists,
+ * <select multiple>), at most max, into out[]; returns how many (0 if
+ * absent). The strings live until the request is done. */
+size_t http_req_form_all(const struct http_req *req, const char *name,
+                         const char **out, size_t max);
+
+/* One uploaded file of a multipart/form-data body. */
+struct http_file {
+    const char *field;         /* form field name */
+    const char *filename;      /* as sent by the client (untrusted, may be ""),
+                                  valid UTF-8 or replaced by ""
+                                  (so is one with control characters) */
+    const char *type;          /* Content-Type the client claimed, or "" */
+    const unsigned char *data; /* the bytes, in the request arena */
+    size_t len;                /* bytes at data */
+};
+/* The first uploaded file of field name, or NULL (absent, or the part
+ * had an empty filename and no bytes: "no file chosen"). The file lives
+ * until the request is done. */
+const struct http_file *http_req_file(const struct http_req *req,
+                                      const char *name);
 /* The cookie called name, or NULL. */
 const char *http_req_cookie(const struct http_req *req, const char *name);
 /* The peer's address as text ("192.0.2.7", "2001:db8::1"); "" if
@@ -148,8 +188,7 @@ const char *http_req_client_ip(struct http_req *req);
  * response was sent. Returns 0 on success. May be called several times
  * with the same name (Set-Cookie).
  */
-int http_resp_header(struct http_req *req, const char *name,
-                     const char *value);
+int http_resp_header(struct http_req *req, const char *name, const char *value);
 /*
  * Sends the response: status, Content-Type (NULL for none), len bytes of
  * body (copied). A 200 to GET/HEAD becomes a bodiless 304 when the
@@ -164,12 +203,11 @@ int http_resp_send(struct http_req *req, int status, const char *type,
 /* Like http_resp_send() without copying: body must stay valid until the
  * request is done - static data, memory from http_req_arena(req), or a
  * cache entry the caller keeps alive (arena_defer a release). */
-int http_resp_send_static(struct http_req *req, int status,
-                          const char *type, const void *body, size_t len);
+int http_resp_send_static(struct http_req *req, int status, const char *type,
+                          const void *body, size_t len);
 /* Sends a redirect (301, 302, 303, 307 or 308) to location, which must
  * not contain CR or LF. Returns the status, or -1 (nothing sent). */
-int http_resp_redirect(struct http_req *req, int status,
-                       const char *location);
+int http_resp_redirect(struct http_req *req, int status, const char *location);
 /* Sends an error page for status (4xx/5xx) through cfg->error_page, or as
  * plain text "message\n" when there is none (or it sent nothing).
  * Returns the status sent, or -1. */
@@ -218,8 +256,7 @@ int http_resp_sse(struct http_req *req, struct http_sse_hub *hub,
  * does not end in a blank line or one larger than BOUND_SSE_QUEUE_BYTES.
  * A NULL hub has no streams (0).
  */
-int http_sse_broadcast(struct http_sse_hub *hub, const char *event,
-                       size_t len);
+int http_sse_broadcast(struct http_sse_hub *hub, const char *event, size_t len);
 /* Open streams of hub (for metrics); 0 for NULL. */
 unsigned http_sse_count(const struct http_sse_hub *hub);
 

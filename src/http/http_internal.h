@@ -1,7 +1,7 @@
 /*
  * http_internal.h - pieces of src/http shared between its files and its
- * unit test: decoding what the client sent (form.c), route matching
- * (route.c), conditional-request checks (cond.c), and the seam between
+ * unit test: decoding what the client sent (form.c, multipart.c), route
+ * matching (route.c), conditional-request checks (cond.c), and the seam between
  * the MHD adapter (server.c) and live streams (sse.c). Nothing outside
  * src/http includes this; web/ uses http.h.
  */
@@ -14,13 +14,14 @@
 
 struct arena;
 struct http_config;
+struct http_file;
 struct http_req;
 struct http_sse_srv;    /* a server's live streams (sse.c) */
 struct http_sse_stream; /* one live stream (sse.c) */
 struct MHD_Connection;
 struct MHD_Response;
 
-#define HTTP_MAX_PARAMS 8       /* route captures in one pattern */
+#define HTTP_MAX_PARAMS 8 /* route captures in one pattern */
 
 /* One decoded name=value pair of a query string or form body. */
 struct http_kv {
@@ -55,6 +56,23 @@ const char *http_path_decode(struct arena *a, const char *raw, size_t n,
  */
 long http_urlencoded_parse(struct arena *a, const char *s, size_t n,
                            struct http_kv *kv, size_t max);
+
+/*
+ * Parses the n bytes at body, a multipart/form-data body (RFC 7578) that
+ * came on conn with Content-Type type, using MHD's post processor (it
+ * reads the Content-Type from conn itself). Text fields go to fields
+ * (*nfields), files to files (*nfiles; "no file chosen" parts are left
+ * out); both arrays hold max entries, and more than max parts in all is
+ * an error. Strings and file bytes come from arena a. Returns NULL, or a
+ * one-line message for a 400: no or bad boundary, a truncated or
+ * malformed body, a part without a name, too many parts, a text field
+ * with a NUL byte or invalid UTF-8.
+ */
+const char *http_multipart_parse(struct arena *a, struct MHD_Connection *conn,
+                                 const char *type, const char *body, size_t n,
+                                 struct http_kv *fields, size_t *nfields,
+                                 struct http_file *files, size_t *nfiles,
+                                 size_t max);
 
 /*
  * Matches the decoded path against a route pattern (see http.h). On a

@@ -10,13 +10,19 @@
  *     (MHD rewrites its copy in place) and start the clock.
  *  2. on_access(), first call: all headers are in. begin() checks the
  *     target length (414), header bytes (431), decodes path and query
- *     (400) and a declared Content-Length (413, answered at once: MHD
- *     then drops the body and closes). Other errors are only noted.
+ *     (400), finds the route (the first row matching path and method;
+ *     its max_body is the body limit, BOUND_BODY_BYTES without a route)
+ *     and checks a declared Content-Length against that limit (413,
+ *     answered at once: MHD then drops the body and closes). Other
+ *     errors are only noted.
  *  3. on_access() with upload data: body bytes, appended to a bounded
- *     buffer; past BOUND_BODY_BYTES they are counted, not kept (413).
- *  4. on_access() with no more data: dispatch() answers - a noted error,
- *     or the route's handler. Answering here, not on the first call, is
- *     what keeps keep-alive connections open (DESIGN.md, "HTTP").
+ *     buffer; past the limit they are counted, not kept (413).
+ *  4. on_access() with no more data: dispatch() parses a form body
+ *     (urlencoded in form.c, multipart/form-data with MHD's post
+ *     processor in multipart.c; 400 if malformed) and answers - a noted
+ *     error, or the route's handler. Answering here, not on the first
+ *     call, is what keeps keep-alive connections open (DESIGN.md,
+ *     "HTTP").
  *  5. request_done(): MHD sent the response or lost the connection. The
  *     only place a request's arena (and the request) is released.
  * Requests MHD rejects by itself (request line past the connection's
@@ -57,7 +63,7 @@
 
 /* Bytes of body MHD may deliver past the limit before we hang up instead
  * of reading on to answer 413 (only chunked bodies get that far). */
-#define DISCARD_LIMIT (4 * (size_t)BOUND_BODY_BYTES)
+#define DISCARD_SLACK (3 * (size_t)BOUND_BODY_BYTES)
 
 /* File descriptors kept back from the connection limit for everything
  * else: the database, media files, epoll and eventfds, logs. */
@@ -82,21 +88,27 @@ struct resp_hdr {
 };
 
 struct http_req {
-    struct arena arena;          /* everything below lives here */
-    struct http_server *srv;     /* owning server */
-    struct MHD_Connection *conn; /* NULL until the first access call */
-    const char *target;          /* raw request target, NUL-terminated */
-    size_t target_len;           /* bytes of target */
-    const char *method_name;     /* as sent; NULL until the first call */
-    enum http_method method;     /* 0 for a method outside the enum */
-    char *path;                  /* decoded path; NULL if rejected */
-    struct http_kv *query;       /* decoded query arguments */
-    size_t nquery;               /* entries in query */
-    struct http_kv *form;        /* decoded form fields, or NULL */
-    size_t nform;                /* entries in form */
+    struct arena arena;             /* everything below lives here */
+    struct http_server *srv;        /* owning server */
+    struct MHD_Connection *conn;    /* NULL until the first access call */
+    const char *target;             /* raw request target, NUL-terminated */
+    size_t target_len;              /* bytes of target */
+    const char *method_name;        /* as sent; NULL until the first call */
+    enum http_method method;        /* 0 for a method outside the enum */
+    char *path;                     /* decoded path; NULL if rejected */
+    struct http_kv *query;          /* decoded query arguments */
+    size_t nquery;                  /* entries in query */
+    struct http_kv *form;           /* decoded form fields, or NULL */
+    size_t nform;                   /* entries in form */
+    struct http_file *files;        /* multipart uploads, or NULL */
+    size_t nfiles;                  /* entries in files */
+    const struct http_route *route; /* row matching path and method, or
+                                       NULL (set by begin()) */
+    unsigned allowed;               /* methods of every row matching the path */
     struct http_kv params[HTTP_MAX_PARAMS]; /* route captures */
     size_t nparams;                         /* entries in params */
-    struct buf body;             /* request body, at most BOUND_BODY_BYTES */
+    size_t max_body;             /* body limit in bytes: the route's */
+    struct buf body;             /* request body, at most max_body */
     size_t body_seen;            /* body bytes received, kept or not */
     int reject;                  /* status to answer instead, or 0 */
     const char *reject_msg;      /* message for reject */
@@ -126,16 +138,16 @@ static const struct {
 
 /* Headers a 304 keeps from the response it stands for (RFC 9110 15.4.5). */
 static const char *const keep_on_304[] = {
-    "ETag", "Cache-Control", "Last-Modified", "Expires", "Vary",
-    "Content-Location", "Date",
+    "ETag", "Cache-Control",    "Last-Modified", "Expires",
+    "Vary", "Content-Location", "Date",
 };
 
 static const struct {
     const char *name;
     enum http_method method;
 } methods[] = {
-    {"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-    {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
+    {"GET", HTTP_GET},         {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+    {"PUT", HTTP_PUT},         {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
     {"OPTIONS", HTTP_OPTIONS},
 };
 
@@ -173,8 +185,7 @@ static int is_token(const char *s)
 }
 
 /* The response header called name the handler set, or NULL. */
-static const char *resp_hdr_find(const struct http_req *req,
-                                 const char *name)
+static const char *resp_hdr_find(const struct http_req *req, const char *name)
 {
     const struct resp_hdr *h;
 
@@ -203,8 +214,8 @@ static const char *allow_list(struct http_req *req, unsigned allowed)
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (!(allowed & methods[i].method))
             continue;
-        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
-                              n ? ", " : "", methods[i].name);
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "",
+                              methods[i].name);
     }
     return arena_strdup(&req->arena, list);
 }
@@ -240,7 +251,8 @@ static struct http_req *req_new(struct http_server *srv, const char *uri)
     req->target_len = strlen(uri);
     req->target = arena_strndup(&req->arena, uri, req->target_len);
     req->hdrs_tail = &req->hdrs;
-    buf_init(&req->body, BOUND_BODY_BYTES);
+    req->max_body = BOUND_BODY_BYTES;
+    buf_init(&req->body, req->max_body);
     clock_gettime(CLOCK_MONOTONIC, &req->t0);
     return req;
 }
@@ -253,8 +265,7 @@ static void req_free(struct http_req *req)
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: the raw target, before MHD touches it. */
-static void *uri_logged(void *cls, const char *uri,
-                        struct MHD_Connection *conn)
+static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
     return req_new(cls, uri);
@@ -320,9 +331,54 @@ static void check_request(struct http_req *req)
         req->nquery = (size_t)n;
 }
 
+/* Finds the first route whose pattern matches the decoded path and whose
+ * methods include the request's (GET brings HEAD); fills req->route,
+ * req->params and req->allowed (the methods of every matching pattern).
+ * No route for a rejected path. */
+static void find_route(struct http_req *req)
+{
+    const struct http_config *cfg = &req->srv->cfg;
+    struct http_capture caps[HTTP_MAX_PARAMS];
+    size_t i, j, ncaps = 0;
+
+    if (!req->path)
+        return;
+    for (i = 0; i < cfg->nroutes; i++) {
+        const struct http_route *r = &cfg->routes[i];
+        unsigned m =
+            r->methods & HTTP_GET ? r->methods | HTTP_HEAD : r->methods;
+
+        if (!http_route_match(r->pattern, req->path, caps, &ncaps))
+            continue;
+        req->allowed |= m;
+        if (req->route || !(m & req->method))
+            continue;
+        req->route = r;
+        for (j = 0; j < ncaps; j++) {
+            req->params[j].key =
+                arena_strndup(&req->arena, caps[j].name, caps[j].name_len);
+            req->params[j].val =
+                arena_strndup(&req->arena, caps[j].val, caps[j].len);
+        }
+        req->nparams = ncaps;
+    }
+}
+
+/* The 413 message for the request's body limit. */
+static const char *too_large(struct http_req *req)
+{
+    const size_t mb = 1024 * 1024;
+
+    if (req->max_body > BOUND_BODY_BYTES && req->max_body % mb == 0)
+        return arena_printf(&req->arena, "upload is larger than %zu MB",
+                            req->max_body / mb);
+    return arena_printf(&req->arena, "request body is larger than %zu bytes",
+                        req->max_body);
+}
+
 /* First access call: the headers are complete. A declared body over the
- * limit is answered now (MHD then discards the body and closes); other
- * problems wait for dispatch(). 0, or -1 to hang up. */
+ * route's limit is answered now (MHD then discards the body and closes);
+ * other problems wait for dispatch(). 0, or -1 to hang up. */
 static int begin(struct http_req *req, struct MHD_Connection *conn,
                  const char *method)
 {
@@ -331,16 +387,16 @@ static int begin(struct http_req *req, struct MHD_Connection *conn,
     req->conn = conn;
     req->method_name = arena_strdup(&req->arena, method);
     req->method = method_from_name(method);
+    check_request(req);
+    find_route(req);
+    if (req->route && req->route->max_body) {
+        req->max_body = req->route->max_body;
+        buf_init(&req->body, req->max_body); /* nothing received yet */
+    }
     cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > BOUND_BODY_BYTES) {
-        const char *msg = arena_printf(&req->arena,
-                                       "request body is larger than %d bytes",
-                                       BOUND_BODY_BYTES);
-
-        return http_error(req, 413, msg) < 0 ? -1 : 0;
-    }
-    check_request(req);
+    if (cl && strtoull(cl, NULL, 10) > req->max_body)
+        return http_error(req, 413, too_large(req)) < 0 ? -1 : 0;
     return 0;
 }
 
@@ -350,35 +406,50 @@ static int take_body(struct http_req *req, const char *data, size_t n)
 {
     req->body_seen += n;
     if (req->reject || req->body.overflow)
-        return req->body_seen > DISCARD_LIMIT ? -1 : 0;
+        return req->body_seen > req->max_body + DISCARD_SLACK ? -1 : 0;
     if (buf_add(&req->body, data, n) < 0)
-        reject(req, 413,
-               arena_printf(&req->arena,
-                            "request body is larger than %d bytes",
-                            BOUND_BODY_BYTES));
+        reject(req, 413, too_large(req));
     return 0;
 }
 
-/* Parses an application/x-www-form-urlencoded body into req->form. */
-static int parse_form(struct http_req *req)
+/* 1 if the Content-Type type is the media type want (any case), with or
+ * without parameters. */
+static int type_is(const char *type, const char *want)
+{
+    size_t n = strlen(want);
+
+    return type && strncasecmp(type, want, n) == 0 &&
+           (type[n] == '\0' || type[n] == ';' || type[n] == ' ' ||
+            type[n] == '\t');
+}
+
+/* Parses a form body (application/x-www-form-urlencoded or
+ * multipart/form-data) into req->form and req->files. NULL, or a message
+ * for a 400. */
+static const char *parse_form(struct http_req *req)
 {
     const char *type = http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    static const char form_type[] = "application/x-www-form-urlencoded";
-    size_t tl = sizeof form_type - 1;
+    const char *body = req->body.data ? req->body.data : "";
     long n;
 
-    if (!type || strncasecmp(type, form_type, tl) != 0 ||
-        (type[tl] != '\0' && type[tl] != ';' && type[tl] != ' '))
-        return 0;
-    req->form = arena_alloc(&req->arena,
-                            BOUND_FORM_FIELDS * sizeof *req->form);
-    n = http_urlencoded_parse(&req->arena, req->body.data ? req->body.data
-                                                          : "",
-                              req->body.len, req->form, BOUND_FORM_FIELDS);
+    if (type_is(type, "multipart/form-data")) {
+        req->form =
+            arena_alloc(&req->arena, BOUND_FORM_FIELDS * sizeof *req->form);
+        req->files =
+            arena_alloc(&req->arena, BOUND_FORM_FIELDS * sizeof *req->files);
+        return http_multipart_parse(
+            &req->arena, req->conn, type, body, req->body.len, req->form,
+            &req->nform, req->files, &req->nfiles, BOUND_FORM_FIELDS);
+    }
+    if (!type_is(type, "application/x-www-form-urlencoded"))
+        return NULL;
+    req->form = arena_alloc(&req->arena, BOUND_FORM_FIELDS * sizeof *req->form);
+    n = http_urlencoded_parse(&req->arena, body, req->body.len, req->form,
+                              BOUND_FORM_FIELDS);
     if (n < 0)
-        return -1;
+        return "form data contains a NUL byte or is not valid UTF-8";
     req->nform = (size_t)n;
-    return 0;
+    return NULL;
 }
 
 static void call_handler(struct http_req *req, http_handler_fn fn)
@@ -397,48 +468,24 @@ static void call_handler(struct http_req *req, http_handler_fn fn)
 static void dispatch(struct http_req *req)
 {
     const struct http_config *cfg = &req->srv->cfg;
-    const struct http_route *hit = NULL;
-    struct http_capture caps[HTTP_MAX_PARAMS], hit_caps[HTTP_MAX_PARAMS];
-    size_t i, ncaps = 0, nhit = 0;
-    unsigned allowed = 0;
+    unsigned allowed = req->allowed;
+    const char *msg;
 
     if (req->reject) {
         http_error(req, req->reject, req->reject_msg);
         return;
     }
-    if (parse_form(req) < 0) {
-        http_error(req, 400, "form data contains a NUL byte or is not "
-                             "valid UTF-8");
+    msg = parse_form(req);
+    if (msg) {
+        http_error(req, 400, msg);
         return;
     }
-    for (i = 0; i < cfg->nroutes; i++) {
-        const struct http_route *r = &cfg->routes[i];
-        unsigned m = r->methods & HTTP_GET ? r->methods | HTTP_HEAD
-                                           : r->methods;
-
-        if (!http_route_match(r->pattern, req->path, caps, &ncaps))
-            continue;
-        allowed |= m;
-        if (!hit && (m & req->method)) {
-            hit = r;
-            nhit = ncaps;
-            memcpy(hit_caps, caps, ncaps * sizeof caps[0]);
-        }
-    }
-    if (hit) {
-        for (i = 0; i < nhit; i++) {
-            req->params[i].key = arena_strndup(&req->arena, hit_caps[i].name,
-                                               hit_caps[i].name_len);
-            req->params[i].val = arena_strndup(&req->arena, hit_caps[i].val,
-                                               hit_caps[i].len);
-        }
-        req->nparams = nhit;
-        call_handler(req, hit->fn);
+    if (req->route) {
+        call_handler(req, req->route->fn);
         return;
     }
     if (allowed)
-        http_resp_header(req, "Allow",
-                         allow_list(req, allowed | HTTP_OPTIONS));
+        http_resp_header(req, "Allow", allow_list(req, allowed | HTTP_OPTIONS));
     if (!req->method) {
         http_error(req, 501,
                    arena_printf(&req->arena, "method '%s' is not supported",
@@ -452,8 +499,7 @@ static void dispatch(struct http_req *req)
         send_body(req, 204, NULL, "", 0, MHD_RESPMEM_PERSISTENT);
     } else {
         http_error(req, 405,
-                   arena_printf(&req->arena,
-                                "method %s is not allowed here",
+                   arena_printf(&req->arena, "method %s is not allowed here",
                                 req->method_name));
     }
 }
@@ -484,8 +530,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 }
 
 /* MHD_OPTION_NOTIFY_COMPLETED: the one place a request is released. */
-static void request_done(void *cls, struct MHD_Connection *conn,
-                         void **con_cls, enum MHD_RequestTerminationCode toe)
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     struct http_server *srv = cls;
     struct http_req *req = *con_cls;
@@ -504,9 +550,8 @@ static void request_done(void *cls, struct MHD_Connection *conn,
         us = (long long)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
              (t1.tv_nsec - req->t0.tv_nsec) / 1000;
         log_info("%s %s %d %zu %lld",
-                 req->method_name
-                     ? log_safe(&req->arena, req->method_name, 32)
-                     : "-",
+                 req->method_name ? log_safe(&req->arena, req->method_name, 32)
+                                  : "-",
                  log_safe(&req->arena, req->target, 512), req->status,
                  req->bytes_out, us);
     }
@@ -522,8 +567,13 @@ __attribute__((format(printf, 2, 0))) static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
     static const char *const client_faults[] = {
-        "Error processing request", "closed by remote", "Failed to parse",
-        "Not enough memory in pool", "reset", "timed out", "timeout",
+        "Error processing request",
+        "closed by remote",
+        "Failed to parse",
+        "Not enough memory in pool",
+        "reset",
+        "timed out",
+        "timeout",
         "error generating",
     };
     enum log_level level = LOG_WARN;
@@ -588,8 +638,7 @@ const char *http_req_target(const struct http_req *req)
     return req->target;
 }
 
-static const char *kv_find(const struct http_kv *kv, size_t n,
-                           const char *key)
+static const char *kv_find(const struct http_kv *kv, size_t n, const char *key)
 {
     size_t i;
 
@@ -614,18 +663,40 @@ const char *http_req_form(const struct http_req *req, const char *name)
     return kv_find(req->form, req->nform, name);
 }
 
+size_t http_req_form_all(const struct http_req *req, const char *name,
+                         const char **out, size_t max)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < req->nform && n < max; i++)
+        if (strcmp(req->form[i].key, name) == 0)
+            out[n++] = req->form[i].val;
+    return n;
+}
+
+const struct http_file *http_req_file(const struct http_req *req,
+                                      const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < req->nfiles; i++)
+        if (strcmp(req->files[i].field, name) == 0)
+            return &req->files[i];
+    return NULL;
+}
+
 const char *http_req_header(const struct http_req *req, const char *name)
 {
-    return req->conn ? MHD_lookup_connection_value(req->conn,
-                                                   MHD_HEADER_KIND, name)
-                     : NULL;
+    return req->conn
+               ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name)
+               : NULL;
 }
 
 const char *http_req_cookie(const struct http_req *req, const char *name)
 {
-    return req->conn ? MHD_lookup_connection_value(req->conn,
-                                                   MHD_COOKIE_KIND, name)
-                     : NULL;
+    return req->conn
+               ? MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name)
+               : NULL;
 }
 
 const char *http_req_body(const struct http_req *req, size_t *len)
@@ -642,8 +713,8 @@ const char *http_req_client_ip(struct http_req *req)
 
     if (req->ip)
         return req->ip;
-    ci = req->conn ? MHD_get_connection_info(
-                         req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+    ci = req->conn ? MHD_get_connection_info(req->conn,
+                                             MHD_CONNECTION_INFO_CLIENT_ADDRESS)
                    : NULL;
     sa = ci ? ci->client_addr : NULL;
     if (sa && sa->sa_family == AF_INET) {
@@ -654,8 +725,7 @@ const char *http_req_client_ip(struct http_req *req)
         const struct sockaddr_in6 *in6 = (const void *)sa;
 
         if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text,
-                      sizeof text);
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
         else
             inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
     }
@@ -665,8 +735,7 @@ const char *http_req_client_ip(struct http_req *req)
 
 /* ---- responses ---- */
 
-int http_resp_header(struct http_req *req, const char *name,
-                     const char *value)
+int http_resp_header(struct http_req *req, const char *name, const char *value)
 {
     struct resp_hdr *h;
     const unsigned char *v;
@@ -682,8 +751,7 @@ int http_resp_header(struct http_req *req, const char *name,
     }
     if (strcasecmp(name, "Content-Length") == 0 ||
         strcasecmp(name, "Transfer-Encoding") == 0) {
-        log_error("refusing response header '%s': set by the http layer",
-                  name);
+        log_error("refusing response header '%s': set by the http layer", name);
         return -1;
     }
     for (v = (const unsigned char *)value; *v; v++) {
@@ -772,8 +840,7 @@ static int queue(struct http_req *req, int status, const char *type,
             add_header(resp, h->name, h->value);
     for (i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
         if (!resp_hdr_find(req, default_headers[i].name))
-            add_header(resp, default_headers[i].name,
-                       default_headers[i].value);
+            add_header(resp, default_headers[i].name, default_headers[i].value);
     if (MHD_queue_response(req->conn, (unsigned)status, resp) != MHD_YES) {
         log_error("cannot queue response %d for '%s'", status,
                   log_safe(&req->arena, req->target, 200));
@@ -826,14 +893,13 @@ int http_resp_send(struct http_req *req, int status, const char *type,
     return send_body(req, status, type, body, len, MHD_RESPMEM_MUST_COPY);
 }
 
-int http_resp_send_static(struct http_req *req, int status,
-                          const char *type, const void *body, size_t len)
+int http_resp_send_static(struct http_req *req, int status, const char *type,
+                          const void *body, size_t len)
 {
     return send_body(req, status, type, body, len, MHD_RESPMEM_PERSISTENT);
 }
 
-int http_resp_redirect(struct http_req *req, int status,
-                       const char *location)
+int http_resp_redirect(struct http_req *req, int status, const char *location)
 {
     static const char text[] = "redirecting\n";
 
@@ -950,8 +1016,10 @@ static int open_listener(const char *spec, unsigned *port, char *err,
     int fd = -1, rc, pass, any, last_errno = EADDRNOTAVAIL;
 
     if (split_listen(spec, host, sizeof host, portstr, sizeof portstr) < 0) {
-        set_err(err, errlen, "cannot listen on '%s': expected HOST:PORT, "
-                             "[IPV6]:PORT or :PORT", spec);
+        set_err(err, errlen,
+                "cannot listen on '%s': expected HOST:PORT, "
+                "[IPV6]:PORT or :PORT",
+                spec);
         goto out;
     }
     memset(&hints, 0, sizeof hints);
@@ -1001,8 +1069,7 @@ static unsigned connection_limit(void)
     unsigned limit = BOUND_CONNECTIONS;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        log_warn("cannot read the file descriptor limit: %s",
-                 strerror(errno));
+        log_warn("cannot read the file descriptor limit: %s", strerror(errno));
         return limit;
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
@@ -1015,19 +1082,19 @@ static unsigned connection_limit(void)
             rl.rlim_cur = was;
         }
     }
-    fds = rl.rlim_cur == RLIM_INFINITY ? ~0ULL
-                                       : (unsigned long long)rl.rlim_cur;
+    fds =
+        rl.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_cur;
     if (fds < (unsigned long long)limit + FD_RESERVE)
         limit = fds > MIN_CONNECTIONS + FD_RESERVE
                     ? (unsigned)(fds - FD_RESERVE)
                     : MIN_CONNECTIONS;
-    log_info("http: up to %u connections (file descriptor limit %llu)",
-             limit, fds);
+    log_info("http: up to %u connections (file descriptor limit %llu)", limit,
+             fds);
     return limit;
 }
 
-struct http_server *http_server_start(const struct http_config *cfg,
-                                      char *err, size_t errlen)
+struct http_server *http_server_start(const struct http_config *cfg, char *err,
+                                      size_t errlen)
 {
     struct http_server *srv = NULL;
     unsigned flags, threads, conns, per_ip, timeout;
@@ -1060,8 +1127,8 @@ struct http_server *http_server_start(const struct http_config *cfg,
     srv->port = port;
     srv->sse = http_sse_srv_new();
     conns = connection_limit();
-    per_ip = BOUND_CONNECTIONS_PER_IP < conns ? BOUND_CONNECTIONS_PER_IP
-                                              : conns;
+    per_ip =
+        BOUND_CONNECTIONS_PER_IP < conns ? BOUND_CONNECTIONS_PER_IP : conns;
     timeout = cfg->conn_timeout_s ? cfg->conn_timeout_s
                                   : (unsigned)BOUND_CONN_TIMEOUT_S;
     /* suspend/resume: idle live streams hold no thread (sse.c) */
@@ -1071,21 +1138,16 @@ struct http_server *http_server_start(const struct http_config *cfg,
                  ? MHD_USE_EPOLL
                  : MHD_USE_POLL;
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-        MHD_OPTION_CONNECTION_LIMIT, conns,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_END);
     if (!srv->daemon) {
-        set_err(err, errlen, "cannot start http server on '%s'",
-                cfg->listen);
+        set_err(err, errlen, "cannot start http server on '%s'", cfg->listen);
         close(fd);
         http_sse_srv_free(srv->sse);
         free(srv);
@@ -1104,7 +1166,7 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    http_sse_srv_stop(srv->sse); /* MHD may not stop a suspended stream */
+    http_sse_srv_stop(srv->sse);  /* MHD may not stop a suspended stream */
     MHD_stop_daemon(srv->daemon); /* also closes the listening socket */
     http_sse_srv_free(srv->sse);
     free(srv);

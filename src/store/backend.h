@@ -138,6 +138,43 @@ struct store_ops {
                      struct store_staff *out);
     int (*staff_list)(struct store *st, struct arena *a,
                       struct store_staff **out, size_t *n);
+
+    /* the editorial desk (store.h: posts, revisions, sessions, rate
+     * limits, staff tokens, audit log) */
+    int (*post_delete)(struct store *st, int64_t id);
+    int (*picks_set)(struct store *st, const int64_t *ids, size_t n);
+    int (*revision_add)(struct store *st, struct store_revision *r);
+    int (*revisions_list)(struct store *st, struct arena *a, int64_t post_id,
+                          struct store_revision **out, size_t *n);
+    int (*revision_get)(struct store *st, struct arena *a, int64_t id,
+                        struct store_revision *out);
+    int (*session_add)(struct store *st, const struct store_session *s);
+    int (*session_get)(struct store *st, struct arena *a,
+                       const char *token_hash, struct store_session *out);
+    int (*session_touch)(struct store *st, const char *token_hash,
+                         int64_t last_seen_at);
+    int (*session_delete)(struct store *st, const char *token_hash);
+    int (*sessions_delete_staff)(struct store *st, int64_t staff_id,
+                                 size_t *n);
+    int (*sessions_prune)(struct store *st, int64_t now, int64_t idle_before,
+                          size_t *n);
+    int (*rate_hit)(struct store *st, const char *key, int64_t now,
+                    unsigned window_s, unsigned *count);
+    int (*rate_peek)(struct store *st, const char *key, int64_t now,
+                     unsigned window_s, unsigned *count);
+    int (*rate_clear)(struct store *st, const char *key);
+    int (*rate_prune)(struct store *st, int64_t before, size_t *n);
+    int (*staff_token_add)(struct store *st,
+                           const struct store_staff_token *t);
+    int (*staff_token_take)(struct store *st, struct arena *a,
+                            const char *token_hash,
+                            struct store_staff_token *out);
+    int (*staff_token_get)(struct store *st, struct arena *a,
+                           const char *token_hash,
+                           struct store_staff_token *out);
+    int (*audit_add)(struct store *st, struct store_audit *e);
+    int (*audit_list)(struct store *st, struct arena *a, int64_t before_id,
+                      size_t limit, struct store_audit **out, size_t *n);
 };
 
 /* The head of every backend's state. */

@@ -380,6 +380,117 @@ int store_staff_list(struct store *st, struct arena *a,
     return st->ops->staff_list(st, a, out, n);
 }
 
+int store_post_delete(struct store *st, int64_t id)
+{
+    return st->ops->post_delete(st, id);
+}
+
+int store_picks_set(struct store *st, const int64_t *ids, size_t n)
+{
+    return st->ops->picks_set(st, ids, n);
+}
+
+int store_revision_add(struct store *st, struct store_revision *r)
+{
+    return st->ops->revision_add(st, r);
+}
+
+int store_revisions_list(struct store *st, struct arena *a, int64_t post_id,
+                         struct store_revision **out, size_t *n)
+{
+    return st->ops->revisions_list(st, a, post_id, out, n);
+}
+
+int store_revision_get(struct store *st, struct arena *a, int64_t id,
+                       struct store_revision *out)
+{
+    return st->ops->revision_get(st, a, id, out);
+}
+
+int store_session_add(struct store *st, const struct store_session *s)
+{
+    return st->ops->session_add(st, s);
+}
+
+int store_session_get(struct store *st, struct arena *a, const char *token_hash,
+                      struct store_session *out)
+{
+    return st->ops->session_get(st, a, token_hash, out);
+}
+
+int store_session_touch(struct store *st, const char *token_hash,
+                        int64_t last_seen_at)
+{
+    return st->ops->session_touch(st, token_hash, last_seen_at);
+}
+
+int store_session_delete(struct store *st, const char *token_hash)
+{
+    return st->ops->session_delete(st, token_hash);
+}
+
+int store_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n)
+{
+    return st->ops->sessions_delete_staff(st, staff_id, n);
+}
+
+int store_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
+                         size_t *n)
+{
+    return st->ops->sessions_prune(st, now, idle_before, n);
+}
+
+int store_rate_hit(struct store *st, const char *key, int64_t now,
+                   unsigned window_s, unsigned *count)
+{
+    return st->ops->rate_hit(st, key, now, window_s, count);
+}
+
+int store_rate_peek(struct store *st, const char *key, int64_t now,
+                    unsigned window_s, unsigned *count)
+{
+    return st->ops->rate_peek(st, key, now, window_s, count);
+}
+
+int store_rate_clear(struct store *st, const char *key)
+{
+    return st->ops->rate_clear(st, key);
+}
+
+int store_rate_prune(struct store *st, int64_t before, size_t *n)
+{
+    return st->ops->rate_prune(st, before, n);
+}
+
+int store_staff_token_add(struct store *st, const struct store_staff_token *t)
+{
+    return st->ops->staff_token_add(st, t);
+}
+
+int store_staff_token_take(struct store *st, struct arena *a,
+                           const char *token_hash,
+                           struct store_staff_token *out)
+{
+    return st->ops->staff_token_take(st, a, token_hash, out);
+}
+
+int store_staff_token_get(struct store *st, struct arena *a,
+                          const char *token_hash, struct store_staff_token *out)
+{
+    return st->ops->staff_token_get(st, a, token_hash, out);
+}
+
+int store_audit_add(struct store *st, struct store_audit *e)
+{
+    return st->ops->audit_add(st, e);
+}
+
+int store_audit_list(struct store *st, struct arena *a, int64_t before_id,
+                     size_t limit, struct store_audit **out, size_t *n)
+{
+    return st->ops->audit_list(st, a, before_id, limit, out, n);
+}
+
 /* --- copying a whole database -------------------------------------------- */
 
 /* One table of the copy. late names a column referencing a table that
@@ -395,26 +506,14 @@ struct copy_table {
  * fails otherwise). live_events follows live_updates: loading updates
  * makes the triggers log them, and those rows are replaced by the copy. */
 static const struct copy_table copy_tables[] = {
-    {"images", NULL},
-    {"staff", "author_id"},
-    {"authors", NULL},
-    {"tags", NULL},
-    {"posts", NULL},
-    {"post_revisions", NULL},
-    {"post_authors", NULL},
-    {"post_tags", NULL},
-    {"corrections", NULL},
-    {"live_updates", NULL},
-    {"live_events", NULL},
-    {"sessions", NULL},
-    {"newsletters", NULL},
-    {"subscribers", NULL},
-    {"subscriptions", NULL},
-    {"mail_outbox", NULL},
-    {"narrations", NULL},
-    {"jobs", NULL},
-    {"api_keys", NULL},
-    {"settings", NULL},
+    {"images", NULL},        {"staff", "author_id"}, {"authors", NULL},
+    {"tags", NULL},          {"posts", NULL},        {"post_revisions", NULL},
+    {"post_authors", NULL},  {"post_tags", NULL},    {"corrections", NULL},
+    {"live_updates", NULL},  {"live_events", NULL},  {"sessions", NULL},
+    {"staff_tokens", NULL},  {"newsletters", NULL},  {"subscribers", NULL},
+    {"subscriptions", NULL}, {"mail_outbox", NULL},  {"narrations", NULL},
+    {"jobs", NULL},          {"api_keys", NULL},     {"settings", NULL},
+    {"rate_limits", NULL},   {"audit_log", NULL},
 };
 #define NCOPY_TABLES (sizeof copy_tables / sizeof copy_tables[0])
 #define COPY_PROGRESS_ROWS 256 /* rows between progress calls */

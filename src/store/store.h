@@ -156,6 +156,12 @@ struct store_post_query {
     size_t limit;            /* rows wanted (0 = 10) */
     size_t offset;           /* rows skipped */
     int with_body;           /* 1 = fill markdown/html/plaintext too */
+    const char *title_search; /* only posts whose title contains this text,
+                                 case-insensitively for ASCII letters; NULL or
+                                 "" = no filter. LIKE wildcards (% _) in it are
+                                 matched literally. */
+    int desk_order;           /* 1 = order by created_at DESC, id DESC (the
+                                 desk's list) instead of the public order */
 };
 
 /* --- lifecycle ------------------------------------------------------- */
@@ -203,6 +209,15 @@ int store_post_get(struct store *st, struct arena *a, int64_t id,
 int store_posts_list(struct store *st, struct arena *a,
                      const struct store_post_query *q,
                      struct store_post **out, size_t *n, size_t *total);
+
+/* Deletes a post with its revisions, corrections, byline and tags.
+ * STORE_NOTFOUND when there is no such post. */
+int store_post_delete(struct store *st, int64_t id);
+
+/* Sets the Editors' Picks in one transaction: post ids[i] gets
+ * pick_order i+1, every other post 0. STORE_NOTFOUND (nothing changed)
+ * when an id does not exist. n may be 0 (no picks). */
+int store_picks_set(struct store *st, const int64_t *ids, size_t n);
 
 int store_correction_add(struct store *st, struct store_correction *c);
 /* Oldest first. */
@@ -304,6 +319,117 @@ int store_staff_get(struct store *st, struct arena *a, int64_t id,
 /* Every account, by name then id; *out is an array in a. */
 int store_staff_list(struct store *st, struct arena *a,
                      struct store_staff **out, size_t *n);
+
+/* --- revisions: every saved version of a post's text -------------------- */
+
+struct store_revision {
+    int64_t id;             /* 0 until stored */
+    int64_t post_id;
+    const char *title;
+    const char *standfirst; /* or NULL */
+    const char *markdown;
+    int64_t staff_id;       /* who saved it, or 0 */
+    const char *staff_name; /* filled by reads from staff.name, or NULL */
+    int64_t created_at;     /* 0 on add = now */
+};
+/* Stores r (sets r->id, and r->created_at when it was 0). A post_id that
+ * does not exist is an error. */
+int store_revision_add(struct store *st, struct store_revision *r);
+/* A post's revisions, newest first (created_at DESC, id DESC), with their
+ * text; *out in a. */
+int store_revisions_list(struct store *st, struct arena *a, int64_t post_id,
+                         struct store_revision **out, size_t *n);
+/* One revision; STORE_NOTFOUND. */
+int store_revision_get(struct store *st, struct arena *a, int64_t id,
+                       struct store_revision *out);
+
+/* --- desk sessions (the sessions table of 001) ---------------------------
+ * Sessions, rate limits, staff tokens and the audit log change nothing a
+ * reader sees: on PostgreSQL their writes leave store_version() alone
+ * (SQLite's cannot tell tables apart, so there they move it). */
+
+struct store_session {
+    const char *token_hash; /* hex hash of the cookie's token, the key */
+    int64_t staff_id;
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at;     /* absolute end */
+};
+/* STORE_CONFLICT if the hash exists. */
+int store_session_add(struct store *st, const struct store_session *s);
+/* STORE_NOTFOUND. */
+int store_session_get(struct store *st, struct arena *a,
+                      const char *token_hash, struct store_session *out);
+/* Sets last_seen_at. STORE_NOTFOUND. */
+int store_session_touch(struct store *st, const char *token_hash,
+                        int64_t last_seen_at);
+/* STORE_NOTFOUND when absent. */
+int store_session_delete(struct store *st, const char *token_hash);
+/* Deletes every session of a staff member (sign out everywhere); *n (may
+ * be NULL) gets how many. */
+int store_sessions_delete_staff(struct store *st, int64_t staff_id,
+                                size_t *n);
+/* Deletes sessions with expires_at <= now or last_seen_at < idle_before;
+ * *n (may be NULL) gets how many. */
+int store_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
+                         size_t *n);
+
+/* --- rate limits: fixed-window counters shared by every node ------------- */
+
+/* Counts one hit on key in the window of window_s seconds: when the key's
+ * window started at or before now - window_s (or the key is new) the
+ * window restarts at now with count 1, else count + 1. *count gets the
+ * count after this hit. Atomic: concurrent callers (threads, processes)
+ * never lose a hit. */
+int store_rate_hit(struct store *st, const char *key, int64_t now,
+                   unsigned window_s, unsigned *count);
+/* The count in the key's current window without adding (0 when the key is
+ * new or its window has passed). */
+int store_rate_peek(struct store *st, const char *key, int64_t now,
+                    unsigned window_s, unsigned *count);
+/* Forgets key (after a successful sign-in). 0 also when absent. */
+int store_rate_clear(struct store *st, const char *key);
+/* Deletes counters whose window started before `before`; *n may be NULL. */
+int store_rate_prune(struct store *st, int64_t before, size_t *n);
+
+/* --- one-time staff links: invitations and password resets -------------- */
+
+struct store_staff_token {
+    const char *token_hash; /* hex hash of the link's secret, the key */
+    int64_t staff_id;
+    const char *purpose;    /* "invite" or "reset" */
+    int64_t created_at;
+    int64_t expires_at;
+};
+/* STORE_CONFLICT if the hash exists. */
+int store_staff_token_add(struct store *st, const struct store_staff_token *t);
+/* Reads and deletes the token in one atomic step (two callers never both
+ * get it); STORE_NOTFOUND. Expiry is the caller's to check. */
+int store_staff_token_take(struct store *st, struct arena *a,
+                           const char *token_hash,
+                           struct store_staff_token *out);
+/* The token without deleting it (to show the form); STORE_NOTFOUND. */
+int store_staff_token_get(struct store *st, struct arena *a,
+                          const char *token_hash,
+                          struct store_staff_token *out);
+
+/* --- audit log: who did what, when (administrators read it) -------------- */
+
+struct store_audit {
+    int64_t id;          /* 0 until stored; grows */
+    int64_t at;
+    int64_t staff_id;    /* or 0 (the CLI) */
+    const char *actor;   /* "Name <email>" at the time, or "command line" */
+    const char *action;  /* "post.publish", "staff.role", ... */
+    const char *target;  /* what it acted on, "post 12 'slug'" */
+    const char *detail;  /* or NULL */
+};
+/* Stores e (sets e->id). */
+int store_audit_add(struct store *st, struct store_audit *e);
+/* Newest first (id DESC); before_id 0 = from the newest, else only
+ * id < before_id; limit 0 = 50. */
+int store_audit_list(struct store *st, struct arena *a, int64_t before_id,
+                     size_t limit, struct store_audit **out, size_t *n);
 
 /* --- jobs (durable work queue; src/jobs/ runs them, docs/jobs.md) -------- */
 

@@ -24,8 +24,11 @@
  * - Migrations: schema_pg/NNN_name.sql (the PostgreSQL twins of schema/),
  *   applied at open under a session advisory lock, so two processes
  *   opening a new database at once apply each file once.
- * - store_version: every table has a statement trigger that sends
- *   NOTIFY newsroom_changes, delivered only when its transaction commits.
+ * - store_version: every table whose rows readers see has a statement
+ *   trigger that sends NOTIFY newsroom_changes, delivered only when its
+ *   transaction commits. The desk's bookkeeping (sessions, rate_limits,
+ *   staff_tokens, audit_log) has none, and its writes end with
+ *   pg_write_end_unseen, so a sign-in flushes no page cache anywhere.
  *   A listener thread holds one more connection that LISTENs, sleeps in
  *   poll() on its socket and counts notifications sent by other processes'
  *   connections (each carries the sender's backend pid; this store's own
@@ -37,7 +40,8 @@
  *   docs/store.md has the details and the delay this implies.
  * - Files: this one has connections, statements, transactions and the
  *   store_ops table; store_pg_content.c the content operations;
- *   store_pg_ops.c jobs and table copy; store_pg_setup.c connects,
+ *   store_pg_ops.c jobs and table copy; store_pg_desk.c the editorial
+ *   desk's operations; store_pg_setup.c connects,
  *   migrates and runs the listener; store_pg.h holds what they share.
  */
 #include <stdio.h>
@@ -582,8 +586,9 @@ int64_t pg_clamp64(size_t v)
 
 /* --- transactions -------------------------------------------------------- */
 
-/* COMMIT; STORE_ERROR (logged) unless the server committed. */
-static int commit(struct store_pg_conn *c)
+/* COMMIT; STORE_ERROR (logged) unless the server committed. counted: 1 =
+ * the commit moves store_version(). */
+static int commit(struct store_pg_conn *c, int counted)
 {
     PGresult *res;
     int rc = pg_exec(c, S_COMMIT, NULL, &res, "commit");
@@ -595,7 +600,7 @@ static int commit(struct store_pg_conn *c)
         rc = STORE_ERROR;
     }
     PQclear(res);
-    if (rc == 0)
+    if (rc == 0 && counted)
         atomic_fetch_add(&c->owner->own, 1);
     return rc;
 }
@@ -613,15 +618,14 @@ int pg_write_begin(struct store_pg_conn *c)
                   "begin transaction");
 }
 
-/* Ends what write_begin started: commits when rc is 0, else undoes all of
- * the function's changes. Returns rc, or STORE_ERROR if the commit fails. */
-int pg_write_end(struct store_pg_conn *c, int rc)
+/* pg_write_end and pg_write_end_unseen: counted as commit's. */
+static int write_end(struct store_pg_conn *c, int rc, int counted)
 {
     if (rc == 0) {
         if (c->in_tx)
             rc = pg_run(c, S_RELEASE, NULL, "release savepoint");
         else
-            rc = commit(c);
+            rc = commit(c, counted);
         if (rc == 0)
             return 0;
     }
@@ -634,6 +638,18 @@ int pg_write_end(struct store_pg_conn *c, int rc)
         pg_run(c, S_ROLLBACK, NULL, "roll back");
     }
     return rc;
+}
+
+/* Ends what write_begin started: commits when rc is 0, else undoes all of
+ * the function's changes. Returns rc, or STORE_ERROR if the commit fails. */
+int pg_write_end(struct store_pg_conn *c, int rc)
+{
+    return write_end(c, rc, 1);
+}
+
+int pg_write_end_unseen(struct store_pg_conn *c, int rc)
+{
+    return write_end(c, rc, 0);
 }
 
 /* A read transaction around multi-statement reads (one snapshot). */
@@ -690,7 +706,7 @@ static int pg_tx_commit(struct store *st)
         conn_abort(c);
         return STORE_ERROR;
     }
-    if (commit(c) != 0) {
+    if (commit(c, 1) != 0) {
         conn_abort(c);
         return STORE_ERROR;
     }
@@ -860,5 +876,25 @@ static const struct store_ops pg_ops = {
     .staff_get_by_email = pg_staff_get_by_email,
     .staff_get = pg_staff_get,
     .staff_list = pg_staff_list,
+    .post_delete = pg_post_delete,
+    .picks_set = pg_picks_set,
+    .revision_add = pg_revision_add,
+    .revisions_list = pg_revisions_list,
+    .revision_get = pg_revision_get,
+    .session_add = pg_session_add,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .sessions_delete_staff = pg_sessions_delete_staff,
+    .sessions_prune = pg_sessions_prune,
+    .rate_hit = pg_rate_hit,
+    .rate_peek = pg_rate_peek,
+    .rate_clear = pg_rate_clear,
+    .rate_prune = pg_rate_prune,
+    .staff_token_add = pg_staff_token_add,
+    .staff_token_take = pg_staff_token_take,
+    .staff_token_get = pg_staff_token_get,
+    .audit_add = pg_audit_add,
+    .audit_list = pg_audit_list,
 };
 

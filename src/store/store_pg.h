@@ -1,11 +1,13 @@
 /*
- * store_pg.h - the PostgreSQL backend's state, shared by its four files;
+ * store_pg.h - the PostgreSQL backend's state, shared by its five files;
  * internal to src/store/.
  *
  * store_pg.c has connections, statements, transactions and the store_ops
  * table; store_pg_content.c the content operations (posts, authors, tags,
  * images, corrections, live updates, newsletters, settings);
  * store_pg_ops.c the jobs queue and the table copy behind store_copy;
+ * store_pg_desk.c the editorial desk's (post delete, picks, revisions,
+ * sessions, rate limits, staff tokens, audit log);
  * store_pg_setup.c connects, applies the schema_pg/ migrations and runs
  * the listener thread behind store_version(). store_pg.c's DESIGN comment
  * explains the whole.
@@ -30,7 +32,7 @@
 
 /* Prepared statement slots of a connection: the fixed statements, then
  * one per posts-list shape with and without body, and per count. */
-#define STORE_PG_SLOTS 512
+#define STORE_PG_SLOTS 2048
 
 struct store_pg;
 
@@ -191,6 +193,12 @@ int pg_write_begin(struct store_pg_conn *c);
  * the function's changes. Returns rc, or STORE_ERROR if the commit fails. */
 int pg_write_end(struct store_pg_conn *c, int rc);
 
+/* pg_write_end for writes that touch only tables without the
+ * newsroom_changed() trigger (sessions, rate_limits, staff_tokens,
+ * audit_log; schema_pg/004): the commit is not counted in store_version(),
+ * so it flushes no page cache here, as it notifies no other process. */
+int pg_write_end_unseen(struct store_pg_conn *c, int rc);
+
 /* A read transaction around multi-statement reads (one snapshot). */
 int pg_read_begin(struct store_pg_conn *c);
 
@@ -294,5 +302,37 @@ int pg_staff_get(struct store *st, struct arena *a, int64_t id,
                  struct store_staff *out);
 int pg_staff_list(struct store *st, struct arena *a,
                   struct store_staff **out, size_t *n);
+
+/* store_pg_desk.c */
+int pg_post_delete(struct store *st, int64_t id);
+int pg_picks_set(struct store *st, const int64_t *ids, size_t n);
+int pg_revision_add(struct store *st, struct store_revision *r);
+int pg_revisions_list(struct store *st, struct arena *a, int64_t post_id,
+                      struct store_revision **out, size_t *n);
+int pg_revision_get(struct store *st, struct arena *a, int64_t id,
+                    struct store_revision *out);
+int pg_session_add(struct store *st, const struct store_session *se);
+int pg_session_get(struct store *st, struct arena *a, const char *token_hash,
+                   struct store_session *out);
+int pg_session_touch(struct store *st, const char *token_hash,
+                     int64_t last_seen_at);
+int pg_session_delete(struct store *st, const char *token_hash);
+int pg_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n);
+int pg_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
+                      size_t *n);
+int pg_rate_hit(struct store *st, const char *key, int64_t now,
+                unsigned window_s, unsigned *count);
+int pg_rate_peek(struct store *st, const char *key, int64_t now,
+                 unsigned window_s, unsigned *count);
+int pg_rate_clear(struct store *st, const char *key);
+int pg_rate_prune(struct store *st, int64_t before, size_t *n);
+int pg_staff_token_add(struct store *st, const struct store_staff_token *t);
+int pg_staff_token_take(struct store *st, struct arena *a,
+                        const char *token_hash, struct store_staff_token *out);
+int pg_staff_token_get(struct store *st, struct arena *a,
+                       const char *token_hash, struct store_staff_token *out);
+int pg_audit_add(struct store *st, struct store_audit *e);
+int pg_audit_list(struct store *st, struct arena *a, int64_t before_id,
+                  size_t limit, struct store_audit **out, size_t *n);
 
 #endif

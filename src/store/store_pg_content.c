@@ -22,8 +22,10 @@
 #define LIST_SQL_BYTES 4096 /* longest generated posts-list statement */
 
 /* Parameters: $1 status, $2 tag, $3 author, $4 before, $5 exclude,
- * $6 limit, $7 offset. Every shape declares all seven (LIST_TYPES), so
- * each call passes seven values whatever the filters. */
+ * $6 limit, $7 offset, $8 title search. Every shape declares all eight
+ * (LIST_TYPES), so each call passes eight values whatever the filters.
+ * F_TITLE: strpos() matches the text literally (no LIKE wildcards), and
+ * lower() under COLLATE "C" folds ASCII letters only, as SQLite's does. */
 static const char *const filter_sql[F__MAX] = {
     [F_STATUS] = " AND p.status = $1",
     [F_TAG] = " AND p.id IN (SELECT pt.post_id FROM post_tags pt "
@@ -35,9 +37,12 @@ static const char *const filter_sql[F__MAX] = {
     [F_PICKS] = " AND p.pick_order > 0",
     [F_BEFORE] = " AND p.published_at <= $4",
     [F_EXCLUDE] = " AND p.slug <> $5",
+    [F_TITLE] = " AND strpos(lower(p.title COLLATE \"C\"), "
+                "lower($8 COLLATE \"C\")) > 0",
+    [F_DESK_ORDER] = "",
 };
-#define LIST_TYPES "tttitii"
-#define LIST_PARAMS 7
+#define LIST_TYPES "tttitiit"
+#define LIST_PARAMS 8
 
 /* --- row readers and binders --------------------------------------------- */
 
@@ -610,7 +615,9 @@ static int list_stmt(struct store_pg_conn *c, unsigned shape, int body,
         if (shape & (1u << f))
             buf_adds(&b, filter_sql[f]);
     if (!count) {
-        if (shape & (1u << F_PICKS))
+        if (shape & (1u << F_DESK_ORDER))
+            buf_adds(&b, " ORDER BY p.created_at DESC, p.id DESC");
+        else if (shape & (1u << F_PICKS))
             buf_adds(&b, " ORDER BY p.pick_order, p.published_at DESC, "
                          "p.id DESC");
         else
@@ -643,6 +650,8 @@ static void bind_query(struct pg_params *p, unsigned shape,
         pg_param_int(p, 4, q->published_before);
     if (shape & (1u << F_EXCLUDE))
         pg_param_text(p, 5, q->exclude_slug);
+    if (shape & (1u << F_TITLE))
+        pg_param_text(p, 8, q->title_search);
     pg_param_int(p, 6, pg_clamp64(limit));
     pg_param_int(p, 7, pg_clamp64(q->offset));
     p->n = LIST_PARAMS;
@@ -666,6 +675,10 @@ static unsigned query_shape(const struct store_post_query *q)
         shape |= 1u << F_BEFORE;
     if (q->exclude_slug)
         shape |= 1u << F_EXCLUDE;
+    if (q->title_search && *q->title_search)
+        shape |= 1u << F_TITLE;
+    if (q->desk_order)
+        shape |= 1u << F_DESK_ORDER;
     return shape;
 }
 

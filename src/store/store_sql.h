@@ -117,6 +117,8 @@ enum store_sql_filter {
     F_PICKS,
     F_BEFORE,
     F_EXCLUDE,
+    F_TITLE,      /* title_search */
+    F_DESK_ORDER, /* not a filter: desk_order's ORDER BY */
     F__MAX
 };
 #define LIST_SHAPES (1u << F__MAX) /* filter combinations */

@@ -2,8 +2,9 @@
  * store_sqlite.c - the SQLite backend of store.h (the default database):
  * connections, statements, transactions, migrations, store_version and
  * the store_ops table. The content operations are in
- * store_sqlite_content.c, jobs and table copy in store_sqlite_ops.c;
- * store_sqlite.h holds what the three share.
+ * store_sqlite_content.c, jobs and table copy in store_sqlite_ops.c, the
+ * editorial desk's in store_sqlite_desk.c; store_sqlite.h holds what they
+ * share.
  *
  * DESIGN
  * - Connections: one per thread. The first store call on a thread takes a
@@ -844,5 +845,25 @@ static const struct store_ops sqlite_ops = {
     .staff_get_by_email = sq_staff_get_by_email,
     .staff_get = sq_staff_get,
     .staff_list = sq_staff_list,
+    .post_delete = sq_post_delete,
+    .picks_set = sq_picks_set,
+    .revision_add = sq_revision_add,
+    .revisions_list = sq_revisions_list,
+    .revision_get = sq_revision_get,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .sessions_delete_staff = sq_sessions_delete_staff,
+    .sessions_prune = sq_sessions_prune,
+    .rate_hit = sq_rate_hit,
+    .rate_peek = sq_rate_peek,
+    .rate_clear = sq_rate_clear,
+    .rate_prune = sq_rate_prune,
+    .staff_token_add = sq_staff_token_add,
+    .staff_token_take = sq_staff_token_take,
+    .staff_token_get = sq_staff_token_get,
+    .audit_add = sq_audit_add,
+    .audit_list = sq_audit_list,
 };
 

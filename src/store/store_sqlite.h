@@ -1,14 +1,16 @@
 /*
- * store_sqlite.h - the SQLite backend's state, shared by its three files;
+ * store_sqlite.h - the SQLite backend's state, shared by its four files;
  * internal to src/store/.
  *
  * store_sqlite.c holds connections, statements, transactions, migrations
  * and the store_ops table; store_sqlite_content.c the content operations
  * (posts, authors, tags, images, corrections, live updates, newsletters,
  * settings); store_sqlite_ops.c the jobs queue and the table copy behind
- * store_copy. store_sqlite.c's DESIGN comment explains the whole.
+ * store_copy; store_sqlite_desk.c the editorial desk's (post delete,
+ * picks, revisions, sessions, rate limits, staff tokens, audit log).
+ * store_sqlite.c's DESIGN comment explains the whole.
  *
- * Names: functions shared between the three files start with sq_; the
+ * Names: functions shared between the files start with sq_; the
  * statement ids (S_*) and list filters (F_*) are this backend's own.
  */
 #ifndef STORE_STORE_SQLITE_H
@@ -233,5 +235,37 @@ int sq_staff_get(struct store *st, struct arena *a, int64_t id,
                  struct store_staff *out);
 int sq_staff_list(struct store *st, struct arena *a,
                   struct store_staff **out, size_t *n);
+
+/* store_sqlite_desk.c */
+int sq_post_delete(struct store *st, int64_t id);
+int sq_picks_set(struct store *st, const int64_t *ids, size_t n);
+int sq_revision_add(struct store *st, struct store_revision *r);
+int sq_revisions_list(struct store *st, struct arena *a, int64_t post_id,
+                      struct store_revision **out, size_t *n);
+int sq_revision_get(struct store *st, struct arena *a, int64_t id,
+                    struct store_revision *out);
+int sq_session_add(struct store *st, const struct store_session *se);
+int sq_session_get(struct store *st, struct arena *a, const char *token_hash,
+                   struct store_session *out);
+int sq_session_touch(struct store *st, const char *token_hash,
+                     int64_t last_seen_at);
+int sq_session_delete(struct store *st, const char *token_hash);
+int sq_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n);
+int sq_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
+                      size_t *n);
+int sq_rate_hit(struct store *st, const char *key, int64_t now,
+                unsigned window_s, unsigned *count);
+int sq_rate_peek(struct store *st, const char *key, int64_t now,
+                 unsigned window_s, unsigned *count);
+int sq_rate_clear(struct store *st, const char *key);
+int sq_rate_prune(struct store *st, int64_t before, size_t *n);
+int sq_staff_token_add(struct store *st, const struct store_staff_token *t);
+int sq_staff_token_take(struct store *st, struct arena *a,
+                        const char *token_hash, struct store_staff_token *out);
+int sq_staff_token_get(struct store *st, struct arena *a,
+                       const char *token_hash, struct store_staff_token *out);
+int sq_audit_add(struct store *st, struct store_audit *e);
+int sq_audit_list(struct store *st, struct arena *a, int64_t before_id,
+                  size_t limit, struct store_audit **out, size_t *n);
 
 #endif

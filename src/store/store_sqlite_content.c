@@ -19,7 +19,8 @@
 #include "store/store_sqlite.h"
 
 /* Parameters: ?1 status, ?2 tag, ?3 author, ?4 before, ?5 exclude,
- * ?6 limit, ?7 offset. */
+ * ?6 limit, ?7 offset, ?8 title search. F_TITLE: instr() matches the text
+ * literally (no LIKE wildcards) and SQLite's lower() folds ASCII only. */
 static const char *const filter_sql[F__MAX] = {
     [F_STATUS] = " AND p.status = ?1",
     [F_TAG] = " AND p.id IN (SELECT pt.post_id FROM post_tags pt "
@@ -31,6 +32,8 @@ static const char *const filter_sql[F__MAX] = {
     [F_PICKS] = " AND p.pick_order > 0",
     [F_BEFORE] = " AND p.published_at <= ?4",
     [F_EXCLUDE] = " AND p.slug <> ?5",
+    [F_TITLE] = " AND instr(lower(p.title), lower(?8)) > 0",
+    [F_DESK_ORDER] = "",
 };
 
 /* --- row readers and binders --------------------------------------------- */
@@ -607,7 +610,9 @@ static sqlite3_stmt *list_stmt(struct sq_conn *c, unsigned shape, int body,
         if (shape & (1u << f))
             buf_adds(&b, filter_sql[f]);
     if (!count) {
-        if (shape & (1u << F_PICKS))
+        if (shape & (1u << F_DESK_ORDER))
+            buf_adds(&b, " ORDER BY p.created_at DESC, p.id DESC");
+        else if (shape & (1u << F_PICKS))
             buf_adds(&b, " ORDER BY p.pick_order, p.published_at DESC, "
                          "p.id DESC");
         else
@@ -642,6 +647,8 @@ static int bind_query(sqlite3_stmt *st, unsigned shape,
         rc |= sq_bind_int(st, 4, q->published_before);
     if (shape & (1u << F_EXCLUDE))
         rc |= sq_bind_text(st, 5, q->exclude_slug);
+    if (shape & (1u << F_TITLE))
+        rc |= sq_bind_text(st, 8, q->title_search);
     return rc;
 }
 
@@ -682,6 +689,10 @@ int sq_posts_list(struct store *st, struct arena *a,
         shape |= 1u << F_BEFORE;
     if (q->exclude_slug)
         shape |= 1u << F_EXCLUDE;
+    if (q->title_search && *q->title_search)
+        shape |= 1u << F_TITLE;
+    if (q->desk_order)
+        shape |= 1u << F_DESK_ORDER;
 
     rc = sq_read_begin(c);
     if (rc != 0)

@@ -21,21 +21,21 @@ struct live_watch;
 
 /* A static file of the theme, served under a fingerprinted name. */
 struct web_asset {
-    char *name;        /* path under assets/, "site.css" */
-    char *url;         /* "/assets/site.1a2b3c4d.css" */
+    char *name;                /* path under assets/, "site.css" */
+    char *url;                 /* "/assets/site.1a2b3c4d.css" */
     const unsigned char *data; /* bytes (embedded, or owned when loaded) */
-    size_t len;        /* bytes */
-    const char *type;  /* Content-Type */
-    char etag[24];     /* "\"1a2b3c4d\"" */
-    int owned;         /* 1 = data was malloc'd (site override) */
+    size_t len;                /* bytes */
+    const char *type;          /* Content-Type */
+    char etag[24];             /* "\"1a2b3c4d\"" */
+    int owned;                 /* 1 = data was malloc'd (site override) */
 };
 
 struct web_app {
-    char dir[1024];          /* the site directory */
-    char media_dir[1100];    /* dir + "/media" */
-    struct config cfg;       /* site.conf */
-    struct store *st;        /* the site's store */
-    struct tmpl_set *theme;  /* templates, default + DIR/theme overrides */
+    char dir[1024];           /* the site directory */
+    char media_dir[1100];     /* dir + "/media" */
+    struct config cfg;        /* site.conf */
+    struct store *st;         /* the site's store */
+    struct tmpl_set *theme;   /* templates, default + DIR/theme overrides */
     struct web_asset *assets; /* theme assets */
     size_t nassets;
     struct page_cache *cache; /* rendered pages (cache.h) */
@@ -75,6 +75,15 @@ char *view_date(struct arena *a, int64_t t, int with_time);
  * Returns what http_resp_send returned. */
 int render_page(struct web_app *app, struct http_req *req, int status,
                 const char *name, json_t *data);
+/* Like render_page for pages that differ per person (the desk): never
+ * cached, Cache-Control: no-store, private. */
+int render_private(struct web_app *app, struct http_req *req, int status,
+                   const char *name, json_t *data);
+/* The article page's data for post p (as view_page, plus post, picks,
+ * more_news); NULL when the body cannot be rendered. Used by the public
+ * page and the desk's preview, so both render alike. */
+json_t *view_article(struct web_app *app, struct arena *a,
+                     const struct store_post *p);
 /* Sends body (len bytes of Content-Type type) as a 200 with an ETag (a
  * hash of body) and the Cache-Control of public pages, so a conditional
  * GET gets 304. body must stay valid until the request is done (request

@@ -38,8 +38,7 @@ static const char *set_validators(struct http_req *req, const char *body,
     unsigned char h[16];
     char hex[33];
 
-    crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL,
-                       0);
+    crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL, 0);
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     const char *etag = arena_printf(http_req_arena(req), "\"%s\"", hex);
     http_resp_header(req, "ETag", etag);
@@ -56,8 +55,9 @@ int send_cached(struct http_req *req, const char *type, const char *body,
     return http_resp_send_static(req, 200, type, body, len);
 }
 
-int render_page(struct web_app *app, struct http_req *req, int status,
-                const char *name, json_t *data)
+/* Renders template name with data into a body in the request arena. */
+static char *render_body(struct web_app *app, struct http_req *req,
+                         const char *name, json_t *data, size_t *len)
 {
     struct arena *a = http_req_arena(req);
     struct buf out;
@@ -67,17 +67,40 @@ int render_page(struct web_app *app, struct http_req *req, int status,
     if (tmpl_set_render(app->theme, name, data, &out) < 0) {
         buf_release(&out);
         log_error("cannot render template '%s'", name);
-        return -1;
+        return NULL;
     }
-    size_t len;
-    char *body = buf_steal(&out, &len);
+    char *body = buf_steal(&out, len);
     arena_defer(a, free, body);
+    return body;
+}
+
+int render_private(struct web_app *app, struct http_req *req, int status,
+                   const char *name, json_t *data)
+{
+    size_t len;
+    char *body = render_body(app, req, name, data, &len);
+
+    if (!body)
+        return -1;
+    http_resp_header(req, "Cache-Control", "no-store, private");
+    return http_resp_send_static(req, status, "text/html; charset=utf-8", body,
+                                 len);
+}
+
+int render_page(struct web_app *app, struct http_req *req, int status,
+                const char *name, json_t *data)
+{
+    size_t len;
+    char *body = render_body(app, req, name, data, &len);
+
+    if (!body)
+        return -1;
     if (status == 200)
         cache_put(app, req, body, len, set_validators(req, body, len));
     else
         http_resp_header(req, "Cache-Control", "no-store");
-    return http_resp_send_static(req, status, "text/html; charset=utf-8",
-                                 body, len);
+    return http_resp_send_static(req, status, "text/html; charset=utf-8", body,
+                                 len);
 }
 
 void page_error(struct http_req *req, int status, const char *message,
@@ -94,8 +117,8 @@ void page_error(struct http_req *req, int status, const char *message,
                         json_string("noindex"));
     json_object_set_new(d, "error",
                         json_pack("{s:i, s:s, s:s}", "status",
-                                  (json_int_t)status, "title", title,
-                                  "message", message ? message : ""));
+                                  (json_int_t)status, "title", title, "message",
+                                  message ? message : ""));
     render_page(app, req, status, "error", d);
 }
 
@@ -209,44 +232,32 @@ static char *inline_html(struct web_app *app, struct arena *a, const char *md)
     size_t n = h ? strlen(h) : 0;
     while (n && h[n - 1] == '\n')
         h[--n] = '\0';
-    if (n > 7 && strncmp(h, "<p>", 3) == 0 &&
-        strcmp(h + n - 4, "</p>") == 0 && !strstr(h + 3, "<p>")) {
+    if (n > 7 && strncmp(h, "<p>", 3) == 0 && strcmp(h + n - 4, "</p>") == 0 &&
+        !strstr(h + 3, "<p>")) {
         h[n - 4] = '\0';
         return h + 3;
     }
     return h;
 }
 
-int page_article(struct http_req *req, void *ctx)
+json_t *view_article(struct web_app *app, struct arena *a,
+                     const struct store_post *pp)
 {
-    struct web_app *app = ctx;
-    struct arena *a = http_req_arena(req);
-    const char *slug = http_req_param(req, "slug");
-    struct store_post p;
+    struct store_post p = *pp;
     struct store_correction *cor = NULL;
     size_t ncor = 0;
-    int cached = cache_serve(app, req);
-
-    if (cached)
-        return cached;
-    if (!slug || !str_slug_valid(slug) ||
-        store_post_get_by_slug(app->st, a, slug, &p) != STORE_OK ||
-        !post_is_public(&p, (int64_t)time(NULL)))
-        return page_not_found(req, app);
 
     char *html = post_render_markdown(app->st, a, p.markdown, NULL, NULL);
     if (!html)
-        return -1;
-    const char *section = p.ntags && p.tags[0].kind == STORE_TAG_SECTION
-                              ? p.tags[0].slug
-                              : NULL;
-    json_t *d = view_page(app, a,
-                          p.meta_title && *p.meta_title ? p.meta_title
-                                                        : p.title,
-                          p.meta_description && *p.meta_description
-                              ? p.meta_description
-                              : (p.standfirst ? p.standfirst : p.excerpt),
-                          arena_printf(a, "/%s/", p.slug), section, 0);
+        return NULL;
+    const char *section =
+        p.ntags && p.tags[0].kind == STORE_TAG_SECTION ? p.tags[0].slug : NULL;
+    json_t *d = view_page(
+        app, a, p.meta_title && *p.meta_title ? p.meta_title : p.title,
+        p.meta_description && *p.meta_description
+            ? p.meta_description
+            : (p.standfirst ? p.standfirst : p.excerpt),
+        arena_printf(a, "/%s/", p.slug), section, 0);
     json_object_set_new(json_object_get(d, "page"), "type",
                         json_string("article"));
     json_t *post = view_card(app, a, &p);
@@ -256,10 +267,10 @@ int page_article(struct http_req *req, void *ctx)
     json_object_set_new(post, "published_label",
                         json_string(view_date(a, p.published_at, 1)));
     if (p.updated_at > p.published_at + 60)
-        json_object_set_new(
-            post, "updated",
-            json_pack("{s:s, s:s}", "iso", view_date(a, p.updated_at, 2),
-                      "label", view_date(a, p.updated_at, 1)));
+        json_object_set_new(post, "updated",
+                            json_pack("{s:s, s:s}", "iso",
+                                      view_date(a, p.updated_at, 2), "label",
+                                      view_date(a, p.updated_at, 1)));
     json_t *tags = json_array();
     for (size_t i = 0; i < p.ntags; i++)
         if (p.tags[i].kind == STORE_TAG_TAG)
@@ -274,23 +285,41 @@ int page_article(struct http_req *req, void *ctx)
                 img, "caption_html",
                 json_string(inline_html(app, a, p.feature_caption)));
         if (p.feature_credit && *p.feature_credit)
-            json_object_set_new(img, "credit",
-                                json_string(p.feature_credit));
+            json_object_set_new(img, "credit", json_string(p.feature_credit));
     }
     json_t *corr = json_array();
-    if (store_corrections_list(app->st, a, p.id, &cor, &ncor) == 0)
+    if (p.id && store_corrections_list(app->st, a, p.id, &cor, &ncor) == 0)
         for (size_t i = 0; i < ncor; i++)
             json_array_append_new(
-                corr,
-                json_pack("{s:s, s:s, s:s}", "date_iso",
-                          view_date(a, cor[i].at, 2), "date_label",
-                          view_date(a, cor[i].at, 1), "html",
-                          inline_html(app, a, cor[i].text)));
+                corr, json_pack("{s:s, s:s, s:s}", "date_iso",
+                                view_date(a, cor[i].at, 2), "date_label",
+                                view_date(a, cor[i].at, 1), "html",
+                                inline_html(app, a, cor[i].text)));
     json_object_set_new(post, "has_corrections",
                         json_boolean(json_array_size(corr) > 0));
     json_object_set_new(post, "corrections", corr);
     json_object_set_new(d, "post", post);
     add_rails(app, a, d, p.slug);
+    return d;
+}
+
+int page_article(struct http_req *req, void *ctx)
+{
+    struct web_app *app = ctx;
+    struct arena *a = http_req_arena(req);
+    const char *slug = http_req_param(req, "slug");
+    struct store_post p;
+    int cached = cache_serve(app, req);
+
+    if (cached)
+        return cached;
+    if (!slug || !str_slug_valid(slug) ||
+        store_post_get_by_slug(app->st, a, slug, &p) != STORE_OK ||
+        !post_is_public(&p, (int64_t)time(NULL)))
+        return page_not_found(req, app);
+    json_t *d = view_article(app, a, &p);
+    if (!d)
+        return -1;
     return render_page(app, req, 200, "article", d);
 }
 
@@ -324,8 +353,7 @@ static int list_page(struct web_app *app, struct http_req *req,
         return page_not_found(req, app);
     }
     json_object_set_new(d, "posts", view_cards(app, a, p, n));
-    json_object_set_new(d, "pagination",
-                        view_pagination(a, base, page, pages));
+    json_object_set_new(d, "pagination", view_pagination(a, base, page, pages));
     return render_page(app, req, 200, name, d);
 }
 
@@ -350,11 +378,10 @@ int page_author(struct http_req *req, void *ctx)
         "location", au.location, "url", base, "bio_html",
         au.bio ? post_render_markdown(app->st, a, au.bio, NULL, NULL) : "");
     if (au.avatar)
-        json_object_set_new(author, "avatar",
-                            view_image(au.avatar,
-                                       arena_printf(a, "Portrait of %s",
-                                                    au.name),
-                                       "160px"));
+        json_object_set_new(
+            author, "avatar",
+            view_image(au.avatar, arena_printf(a, "Portrait of %s", au.name),
+                       "160px"));
     json_object_set_new(d, "author", author);
     q.author_slug = au.slug;
     return list_page(app, req, &q, base, "author", d);
@@ -376,8 +403,8 @@ int page_tag(struct http_req *req, void *ctx)
         store_tag_get_by_slug(app->st, a, slug, &t) != STORE_OK)
         return page_not_found(req, app);
     int is_section = t.kind == STORE_TAG_SECTION;
-    const char *base = arena_printf(a, "/%s/%s/",
-                                    is_section ? "section" : "tag", t.slug);
+    const char *base =
+        arena_printf(a, "/%s/%s/", is_section ? "section" : "tag", t.slug);
     if (is_section != want_section)
         return http_resp_redirect(req, 301, base);
     json_t *d = view_page(app, a, t.name, t.description, base,

@@ -13,10 +13,12 @@
 
 #include "content/site.h"
 #include "core/arena.h"
+#include "core/bounds.h"
 #include "core/log.h"
 #include "render/tmpl.h"
 #include "web/app.h"
 #include "web/cache.h"
+#include "web/desk.h"
 #include "web/live.h"
 #include "web/newsfeed.h"
 #include "web/pages.h"
@@ -43,6 +45,28 @@ static int not_found(struct http_req *req, void *app)
 
 static const struct http_route routes[] = {
     {HTTP_GET, "/", page_home},
+    {HTTP_GET, "/desk", desk_home},
+    {HTTP_GET, "/desk/", desk_home},
+    {HTTP_POST, "/desk/signin", desk_signin},
+    {HTTP_POST, "/desk/signout", desk_signout},
+    {HTTP_GET, "/desk/edit-link", desk_edit_link},
+    {HTTP_GET, "/desk/posts/new/", desk_post_new},
+    {HTTP_POST, "/desk/posts/", desk_post_submit, BOUND_UPLOAD_BYTES},
+    {HTTP_POST, "/desk/preview", desk_preview, BOUND_UPLOAD_BYTES},
+    {HTTP_GET, "/desk/posts/:id/", desk_post_edit},
+    {HTTP_POST, "/desk/posts/:id/", desk_post_submit, BOUND_UPLOAD_BYTES},
+    {HTTP_POST, "/desk/posts/:id/delete", desk_post_remove},
+    {HTTP_POST, "/desk/posts/:id/corrections", desk_post_correct},
+    {HTTP_GET, "/desk/posts/:id/revisions/:rev/", desk_revision_view},
+    {HTTP_POST, "/desk/posts/:id/revisions/:rev/restore", desk_revision_back},
+    {HTTP_GET | HTTP_POST, "/desk/picks/", desk_picks},
+    {HTTP_GET | HTTP_POST, "/desk/live/", desk_live},
+    {HTTP_POST, "/desk/live/:id/", desk_live_change},
+    {HTTP_GET | HTTP_POST, "/desk/tags/", desk_tags},
+    {HTTP_GET | HTTP_POST, "/desk/staff/", desk_staff},
+    {HTTP_POST, "/desk/staff/:id/", desk_staff_change},
+    {HTTP_GET, "/desk/audit/", desk_audit_page},
+    {HTTP_GET | HTTP_POST, "/desk/welcome/:token/", desk_welcome},
     {HTTP_GET, "/archive/", page_archive},
     {HTTP_GET, "/author/:slug/", page_author},
     {HTTP_GET, "/section/:slug/", page_tag},

@@ -3,8 +3,8 @@
  * describes. Every object is a jansson value; a page's root is tied to the
  * request arena by render_page(), so nothing here frees.
  */
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,7 +14,7 @@
 #include "render/date.h"
 #include "web/app.h"
 
-#define FEED_ITEMS 10     /* live updates shown in the News Feed box */
+#define FEED_ITEMS 10 /* live updates shown in the News Feed box */
 #define SIZES_DEFAULT "(min-width: 1100px) 960px, 100vw"
 
 char *view_date(struct arena *a, int64_t t, int with_time)
@@ -71,12 +71,11 @@ json_t *view_image(const struct store_image *img, const char *alt,
     }
     unsigned h = (unsigned)((double)img->height * pick / img->width + 0.5);
     snprintf(src, sizeof src, "/media/%s-%u.jpg", img->name, pick);
-    return json_pack("{s:s, s:i, s:i, s:s, s:o, s:o, s:s}", "src", src,
-                     "width", (json_int_t)pick, "height", (json_int_t)h,
-                     "alt", alt ? alt : (img->alt ? img->alt : ""),
-                     "srcset_webp", srcset(img, "webp"), "srcset_jpg",
-                     srcset(img, "jpg"), "sizes",
-                     sizes ? sizes : SIZES_DEFAULT);
+    return json_pack("{s:s, s:i, s:i, s:s, s:o, s:o, s:s}", "src", src, "width",
+                     (json_int_t)pick, "height", (json_int_t)h, "alt",
+                     alt ? alt : (img->alt ? img->alt : ""), "srcset_webp",
+                     srcset(img, "webp"), "srcset_jpg", srcset(img, "jpg"),
+                     "sizes", sizes ? sizes : SIZES_DEFAULT);
 }
 
 static json_t *authors_json(struct arena *a, const struct store_post *p)
@@ -97,10 +96,10 @@ json_t *view_card(struct web_app *app, struct arena *a,
 {
     (void)app;
     json_t *c = json_pack(
-        "{s:s, s:s, s:s?, s:s?, s:o, s:s, s:s, s:i}", "url",
-        arena_printf(a, "/%s/", p->slug), "title", p->title, "standfirst",
-        p->standfirst && *p->standfirst ? p->standfirst : NULL, "excerpt",
-        p->excerpt, "authors", authors_json(a, p), "date_iso",
+        "{s:s, s:s, s:s, s:s?, s:s?, s:o, s:s, s:s, s:i}", "url",
+        arena_printf(a, "/%s/", p->slug), "slug", p->slug, "title", p->title,
+        "standfirst", p->standfirst && *p->standfirst ? p->standfirst : NULL,
+        "excerpt", p->excerpt, "authors", authors_json(a, p), "date_iso",
         view_date(a, p->published_at, 2), "date_label",
         view_date(a, p->published_at, 0), "reading_minutes",
         (json_int_t)p->reading_minutes);
@@ -111,8 +110,7 @@ json_t *view_card(struct web_app *app, struct arena *a,
                       arena_printf(a, "/section/%s/", p->tags[0].slug)));
     if (p->feature_image)
         json_object_set_new(c, "image",
-                            view_image(p->feature_image, p->feature_alt,
-                                       NULL));
+                            view_image(p->feature_image, p->feature_alt, NULL));
     return c;
 }
 
@@ -133,9 +131,9 @@ json_t *view_pagination(struct arena *a, const char *base, size_t page,
     if (page > 1)
         json_object_set_new(
             o, "prev_url",
-            json_string(page == 2 ? base
-                                  : arena_printf(a, "%s?page=%zu", base,
-                                                 page - 1)));
+            json_string(page == 2
+                            ? base
+                            : arena_printf(a, "%s?page=%zu", base, page - 1)));
     if (page < pages)
         json_object_set_new(
             o, "next_url",
@@ -154,10 +152,10 @@ static json_t *nav_json(struct web_app *app, struct arena *a,
         return arr;
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:b}", "name", tags[i].name, "url",
-                           arena_printf(a, "/section/%s/", tags[i].slug),
-                           "current",
-                           current && strcmp(current, tags[i].slug) == 0));
+            arr,
+            json_pack("{s:s, s:s, s:b}", "name", tags[i].name, "url",
+                      arena_printf(a, "/section/%s/", tags[i].slug), "current",
+                      current && strcmp(current, tags[i].slug) == 0));
     return arr;
 }
 
@@ -182,8 +180,7 @@ static json_t *newsletters_json(struct web_app *app, struct arena *a)
             json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s}", "slug", nl[i].slug,
                       "name", nl[i].name, "description", nl[i].description,
                       "author_name", author, "action",
-                      arena_printf(a, "/newsletters/%s/subscribe",
-                                   nl[i].slug),
+                      arena_printf(a, "/newsletters/%s/subscribe", nl[i].slug),
                       "id", arena_printf(a, "nl-%s", nl[i].slug)));
     }
     return arr;
@@ -198,8 +195,8 @@ json_t *view_live(struct web_app *app, struct arena *a,
         arena_printf(a, "update-%lld", (long long)lu->id), "permalink",
         arena_printf(a, "/news-feed/%lld/", (long long)lu->id), "time_iso",
         view_date(a, lu->at, 2), "time_label", view_date(a, lu->at, 3),
-        "date_label", view_date(a, lu->at, 0), "headline", lu->headline,
-        "html", lu->html ? lu->html : "", "key", lu->key);
+        "date_label", view_date(a, lu->at, 0), "headline", lu->headline, "html",
+        lu->html ? lu->html : "", "key", lu->key);
     if (lu->updated_at && lu->updated_at >= lu->at)
         json_object_set_new(
             u, "updated_label",
@@ -211,8 +208,8 @@ json_t *view_live(struct web_app *app, struct arena *a,
         post_is_public(&p, (int64_t)time(NULL)))
         json_object_set_new(u, "link",
                             json_pack("{s:s, s:s}", "url",
-                                      arena_printf(a, "/%s/", p.slug),
-                                      "title", p.title));
+                                      arena_printf(a, "/%s/", p.slug), "title",
+                                      p.title));
     return u;
 }
 
@@ -244,27 +241,26 @@ json_t *view_page(struct web_app *app, struct arena *a, const char *title,
     json_t *assets = json_object();
 
     localtime_r(&now, &tm);
-    const char *names[][2] = {{"css", "site.css"},
-                              {"js", "site.js"},
-                              {"icon", "favicon.svg"}};
+    const char *names[][2] = {
+        {"css", "site.css"}, {"js", "site.js"}, {"icon", "favicon.svg"}};
     for (size_t i = 0; i < 3; i++) {
         const char *u = files_asset_url(app, names[i][1]);
         if (u)
             json_object_set_new(assets, names[i][0], json_string(u));
     }
-    json_t *site = json_pack(
-        "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "title", c->title,
-        "description", c->description, "url", c->url, "language",
-        c->language, "year", (json_int_t)(tm.tm_year + 1900), "nav",
-        nav_json(app, a, section), "assets", assets, "newsletters",
-        newsletters_json(app, a));
+    json_t *site =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "title", c->title,
+                  "description", c->description, "url", c->url, "language",
+                  c->language, "year", (json_int_t)(tm.tm_year + 1900), "nav",
+                  nav_json(app, a, section), "assets", assets, "newsletters",
+                  newsletters_json(app, a));
     json_t *page = json_pack(
         "{s:s, s:s, s:s, s:s, s:b}", "title",
         title ? arena_printf(a, "%s - %s", title, c->title) : c->title,
-        "description", description && *description ? description
-                                                    : c->description,
-        "canonical", arena_printf(a, "%s%s", c->url, path), "type",
-        "website", "is_home", is_home);
-    return json_pack("{s:o, s:o, s:o}", "site", site, "page", page,
-                     "newsfeed", newsfeed_json(app, a));
+        "description",
+        description && *description ? description : c->description, "canonical",
+        arena_printf(a, "%s%s", c->url, path), "type", "website", "is_home",
+        is_home);
+    return json_pack("{s:o, s:o, s:o}", "site", site, "page", page, "newsfeed",
+                     newsfeed_json(app, a));
 }

@@ -136,9 +136,8 @@ static int h_info(struct http_req *req, void *app)
     return send_text(req, 200,
                      arena_printf(http_req_arena(req),
                                   "ip=%s probe=%s sid=%s path=%s",
-                                  http_req_client_ip(req),
-                                  probe ? probe : "-", c ? c : "-",
-                                  http_req_path(req)));
+                                  http_req_client_ip(req), probe ? probe : "-",
+                                  c ? c : "-", http_req_path(req)));
 }
 
 static int h_redirect(struct http_req *req, void *app)
@@ -159,12 +158,64 @@ static int h_multi_post(struct http_req *req, void *app)
     return send_text(req, 200, "multi post");
 }
 
+/* "ab01ff" for the bytes of f: enough to compare small files exactly. */
+static const char *hex(struct arena *a, const unsigned char *p, size_t n)
+{
+    char *out = arena_alloc(a, 2 * n + 1);
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* Everything a form handler can see of a multipart or urlencoded form. */
+static int h_mp(struct http_req *req, void *app)
+{
+    static const char *const files[] = {"file", "other", "empty", "pics"};
+    struct arena *a = http_req_arena(req);
+    const char *title = http_req_form(req, "title"), *tags[8];
+    size_t i, n = http_req_form_all(req, "tag", tags, 8);
+    char *out;
+
+    (void)app;
+    out = arena_printf(a, "title=%s tags=%zu", title ? title : "(none)", n);
+    for (i = 0; i < n; i++)
+        out = arena_printf(a, "%s[%s]", out, tags[i]);
+    out = arena_printf(a, "%s first2=%zu", out,
+                       http_req_form_all(req, "tag", tags, 2));
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        const struct http_file *f = http_req_file(req, files[i]);
+
+        if (f)
+            out = arena_printf(a, "%s %s=[%s][%s][%s][%zu][%s]", out, files[i],
+                               f->field, f->filename, f->type, f->len,
+                               hex(a, f->data, f->len));
+    }
+    out = arena_printf(a, "%s file-as-field=%s", out,
+                       http_req_form(req, "file") ? "yes" : "no");
+    return send_text(req, 200, out);
+}
+
+/* Sends back the bytes of the uploaded "file". */
+static int h_upload(struct http_req *req, void *app)
+{
+    const struct http_file *f = http_req_file(req, "file");
+
+    (void)app;
+    if (!f)
+        return send_text(req, 422, "no file");
+    return http_resp_send(req, 200, "application/octet-stream", f->data,
+                          f->len);
+}
+
 static int h_not_found(struct http_req *req, void *app)
 {
     (void)app;
-    return send_text(req, 404,
-                     arena_printf(http_req_arena(req), "nf %s",
-                                  http_req_path(req)));
+    return send_text(
+        req, 404,
+        arena_printf(http_req_arena(req), "nf %s", http_req_path(req)));
 }
 
 static void error_page(struct http_req *req, int status, const char *message,
@@ -191,6 +242,9 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/redirect", h_redirect},
     {HTTP_GET, "/multi", h_multi_get},
     {HTTP_POST, "/multi", h_multi_post},
+    {HTTP_POST, "/mp", h_mp},
+    {HTTP_POST, "/upload", h_upload, 5 * 1024 * 1024},
+    {HTTP_POST, "/upload-default", h_upload},
 };
 
 /* ---- a raw HTTP client ---- */
@@ -233,8 +287,9 @@ static void send_str(int fd, const char *s)
     send_all(fd, s, strlen(s));
 }
 
-/* Reads until EOF, timeout or error. Caller frees. */
-static char *read_to_eof(int fd)
+/* Reads until EOF, timeout or error; the bytes read in *outlen. Caller
+ * frees. */
+static char *read_to_eof_n(int fd, size_t *outlen)
 {
     size_t cap = 65536, len = 0;
     char *b = malloc(cap);
@@ -249,7 +304,15 @@ static char *read_to_eof(int fd)
         len += (size_t)r;
     }
     b[len] = '\0';
+    *outlen = len;
     return b;
+}
+
+static char *read_to_eof(int fd)
+{
+    size_t len;
+
+    return read_to_eof_n(fd, &len);
 }
 
 /* Sends request bytes on a new connection and reads the whole answer
@@ -267,6 +330,21 @@ static char *roundtrip_n(const char *req, size_t n)
     return resp;
 }
 
+/* Like roundtrip_n() for binary answers: the answer's length in *len. */
+static char *roundtrip_len(const char *req, size_t n, size_t *len)
+{
+    int fd = dial();
+    char *resp;
+
+    *len = 0;
+    if (fd < 0)
+        return strdup("");
+    send_all(fd, req, n);
+    resp = read_to_eof_n(fd, len);
+    close(fd);
+    return resp;
+}
+
 static char *roundtrip(const char *req)
 {
     return roundtrip_n(req, strlen(req));
@@ -278,8 +356,8 @@ static char *get(const char *method, const char *path, const char *extra)
     char req[8192];
 
     snprintf(req, sizeof req,
-             "%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n",
-             method, path, extra ? extra : "");
+             "%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", method,
+             path, extra ? extra : "");
     return roundtrip(req);
 }
 
@@ -450,8 +528,7 @@ static void test_basics(void)
     r = get("GET", "/", NULL);
     CHECK(status_of(r) == 200, "GET / answers 200");
     CHECK_STR(body_of(r), "<p>home</p>", "GET / body");
-    CHECK(header_of(r, "Content-Length", h, sizeof h) &&
-              strcmp(h, "11") == 0,
+    CHECK(header_of(r, "Content-Length", h, sizeof h) && strcmp(h, "11") == 0,
           "GET / Content-Length 11");
     CHECK(header_of(r, "Content-Type", h, sizeof h) &&
               strcmp(h, "text/html; charset=utf-8") == 0,
@@ -472,8 +549,7 @@ static void test_basics(void)
 
     r = get("HEAD", "/", NULL);
     CHECK(status_of(r) == 200, "HEAD / answers 200");
-    CHECK(header_of(r, "Content-Length", h, sizeof h) &&
-              strcmp(h, "11") == 0,
+    CHECK(header_of(r, "Content-Length", h, sizeof h) && strcmp(h, "11") == 0,
           "HEAD keeps the Content-Length of the body");
     CHECK(header_of(r, "Content-Type", h, sizeof h) &&
               strcmp(h, "text/html; charset=utf-8") == 0,
@@ -510,8 +586,7 @@ static void test_basics(void)
 
     r = get("DELETE", "/form", NULL);
     CHECK(status_of(r) == 405, "wrong method answers 405");
-    CHECK(header_of(r, "Allow", h, sizeof h) &&
-              strcmp(h, "POST, OPTIONS") == 0,
+    CHECK(header_of(r, "Allow", h, sizeof h) && strcmp(h, "POST, OPTIONS") == 0,
           "405 lists Allow: POST, OPTIONS");
     CHECK(strncmp(body_of(r), "E405 ", 5) == 0, "405 through error_page");
     free(r);
@@ -582,8 +657,7 @@ static void test_conditional(void)
           "304 keeps Cache-Control");
     CHECK(header_of(r, "Last-Modified", h, sizeof h) != NULL,
           "304 keeps Last-Modified");
-    CHECK(!header_of(r, "Content-Type", h, sizeof h),
-          "304 drops Content-Type");
+    CHECK(!header_of(r, "Content-Type", h, sizeof h), "304 drops Content-Type");
     free(r);
     r = get("GET", "/etag", "If-None-Match: \"x\", W/\"v1\"\r\n");
     CHECK(status_of(r) == 304, "weak tag in a list matches");
@@ -659,6 +733,324 @@ static void test_bodies(void)
     free(big);
 }
 
+/* One part of a multipart body built by the tests. */
+struct part {
+    const char *name;     /* field name */
+    const char *filename; /* NULL for a text field */
+    const char *type;     /* part Content-Type, or NULL */
+    const char *data;     /* bytes */
+    size_t len;           /* bytes at data */
+};
+
+#define BOUNDARY "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+
+/* A whole POST of parts to path as a browser sends it (boundary
+ * BOUNDARY), with Content-Length; its length in *len. Caller frees. */
+static char *mp_request(const char *path, const struct part *parts, size_t n,
+                        size_t *len)
+{
+    size_t i, body = 0, cap, o;
+    char *r;
+
+    for (i = 0; i < n; i++)
+        body += parts[i].len + 512;
+    cap = body + 1024;
+    r = malloc(cap);
+    o = 512; /* headers go in front once the body length is known */
+    for (i = 0; i < n; i++) {
+        o += (size_t)snprintf(r + o, cap - o,
+                              "--" BOUNDARY "\r\nContent-Disposition: "
+                              "form-data; name=\"%s\"",
+                              parts[i].name);
+        if (parts[i].filename)
+            o += (size_t)snprintf(r + o, cap - o, "; filename=\"%s\"",
+                                  parts[i].filename);
+        o += (size_t)snprintf(r + o, cap - o, "\r\n");
+        if (parts[i].type)
+            o += (size_t)snprintf(r + o, cap - o, "Content-Type: %s\r\n",
+                                  parts[i].type);
+        o += (size_t)snprintf(r + o, cap - o, "\r\n");
+        memcpy(r + o, parts[i].data, parts[i].len);
+        o += parts[i].len;
+        o += (size_t)snprintf(r + o, cap - o, "\r\n");
+    }
+    o += (size_t)snprintf(r + o, cap - o, "--" BOUNDARY "--\r\n");
+    {
+        char h[512];
+        int hl = snprintf(h, sizeof h,
+                          "POST %s HTTP/1.1\r\nHost: t\r\n"
+                          "Connection: close\r\nContent-Type: "
+                          "multipart/form-data; boundary=" BOUNDARY
+                          "\r\nContent-Length: %zu\r\n\r\n",
+                          path, o - 512);
+
+        memcpy(r + 512 - (size_t)hl, h, (size_t)hl);
+        memmove(r, r + 512 - (size_t)hl, o - 512 + (size_t)hl);
+        *len = o - 512 + (size_t)hl;
+    }
+    return r;
+}
+
+/* POSTs raw multipart body bytes (Content-Type with boundary b) to /mp. */
+static char *mp_raw(const char *b, const char *body, size_t n)
+{
+    char *req = malloc(n + 512), *r;
+    size_t hl = (size_t)snprintf(req, 512,
+                                 "POST /mp HTTP/1.1\r\nHost: t\r\n"
+                                 "Connection: close\r\nContent-Type: "
+                                 "multipart/form-data%s%s\r\n"
+                                 "Content-Length: %zu\r\n\r\n",
+                                 b ? "; boundary=" : "", b ? b : "", n);
+
+    memcpy(req + hl, body, n);
+    r = roundtrip_n(req, hl + n);
+    free(req);
+    return r;
+}
+
+/* Route limits: max_body for uploads, BOUND_BODY_BYTES elsewhere. */
+static void test_uploads(void)
+{
+    const size_t n = 3 * 1024 * 1024;
+    char *data = malloc(n), *req, *r, *body, h[128];
+    struct part p = {"file", "photo.jpg", "image/jpeg", NULL, 0};
+    size_t i, len, rlen, hl;
+    unsigned x = 12345;
+    int fd;
+
+    /* bytes of every value, NULs, CRLFs and near-boundaries included */
+    for (i = 0; i < n; i++) {
+        x = x * 1103515245 + 12345;
+        data[i] = (char)(x >> 16);
+    }
+    memcpy(data + 1000, "\r\n------WebKitFormBoundary7MA4Q\r\n", 33);
+    memcpy(data + 5000, "\r\n--\r\n\0\0\r\n", 11);
+    p.data = data;
+    p.len = n;
+    req = mp_request("/upload", &p, 1, &len);
+    r = roundtrip_len(req, len, &rlen);
+    body = strstr(r, "\r\n\r\n");
+    CHECK(status_of(r) == 200 && body && rlen - (size_t)(body + 4 - r) == n &&
+              memcmp(body + 4, data, n) == 0,
+          "3 MB upload to a 5 MB route arrives byte for byte (status %d "
+          "%.80s)",
+          status_of(r), body ? body + 4 : "");
+    free(r);
+    free(req);
+
+    req = mp_request("/upload-default", &p, 1, &len);
+    r = roundtrip_n(req, len);
+    CHECK(status_of(r) == 413,
+          "same upload to a route without max_body "
+          "answers 413 (got %d)",
+          status_of(r));
+    CHECK_STR(body_of(r), "E413 request body is larger than 1048576 bytes",
+              "413 message names the default limit");
+    free(r);
+    free(req);
+
+    /* a declared 30 MB body is refused before any of it is sent */
+    fd = dial();
+    send_str(fd, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                 "multipart/form-data; boundary=x\r\n"
+                 "Content-Length: 31457280\r\n\r\n");
+    r = read_to_eof(fd);
+    close(fd);
+    CHECK(status_of(r) == 413, "declared 30 MB upload answers 413 at once");
+    CHECK_STR(body_of(r), "E413 upload is larger than 5 MB",
+              "413 message for an upload route says MB");
+    free(r);
+
+    /* chunked: the route's limit while the body streams in */
+    len = 6 * 1024 * 1024;
+    req = malloc(len + 512);
+    hl = (size_t)snprintf(req, 512,
+                          "POST /upload HTTP/1.1\r\nHost: t\r\n"
+                          "Connection: close\r\nTransfer-Encoding: "
+                          "chunked\r\n\r\n%zx\r\n",
+                          len);
+    memset(req + hl, 'a', len);
+    hl += len;
+    hl += (size_t)snprintf(req + hl, 32, "\r\n0\r\n\r\n");
+    r = roundtrip_n(req, hl);
+    CHECK(status_of(r) == 413 && header_of(r, "Content-Length", h, sizeof h),
+          "chunked 6 MB body to a 5 MB route answers 413 (got %d)",
+          status_of(r));
+    free(r);
+    len = 2 * 1024 * 1024;
+    hl = (size_t)snprintf(req, 512,
+                          "POST /upload HTTP/1.1\r\nHost: t\r\n"
+                          "Connection: close\r\nTransfer-Encoding: "
+                          "chunked\r\n\r\n%zx\r\n",
+                          len);
+    memset(req + hl, 'a', len);
+    hl += len;
+    hl += (size_t)snprintf(req + hl, 32, "\r\n0\r\n\r\n");
+    r = roundtrip_n(req, hl);
+    CHECK(status_of(r) == 422,
+          "chunked 2 MB body within the route limit is read (422: no "
+          "file in it, got %d)",
+          status_of(r));
+    free(r);
+    free(req);
+    free(data);
+}
+
+static void test_multipart(void)
+{
+    static const char bin[] = "\x00\r\n--\r\n\x00\xff\r\n\r\n";
+    const struct part form[] = {
+        {"title", NULL, NULL, "Caf\xc3\xa9 \"news\"", 12},
+        {"tag", NULL, NULL, "a", 1},
+        {"file", "caf\xc3\xa9 %22x%22.png", "image/png", bin, sizeof bin - 1},
+        {"tag", NULL, NULL, "", 0},
+        {"empty", "", "application/octet-stream", "", 0},
+        {"tag", NULL, NULL, "c d", 3},
+        {"other", "b.txt", NULL, "xy", 2},
+    };
+    const struct part pics[] = {
+        {"pics", "1.png", "image/png", "one", 3},
+        {"pics", "2.png", "image/png", "two", 3},
+    };
+    const struct part bad_utf8_name[] = {
+        {"file", "\xff\xfe.png", "image/png", "z", 1},
+    };
+    const struct part nul_field[] = {
+        {"title", NULL, NULL, "a\0b", 3},
+    };
+    const struct part bad_utf8_field[] = {
+        {"title", NULL, NULL, "\xc3(", 2},
+    };
+    char *req, *r, *body;
+    size_t len, i;
+
+    req = mp_request("/mp", form, sizeof form / sizeof form[0], &len);
+    r = roundtrip_n(req, len);
+    CHECK_STR(body_of(r),
+              "title=Caf\xc3\xa9 \"news\" tags=3[a][][c d] first2=2 "
+              "file=[file][caf\xc3\xa9 %22x%22.png][image/png][13]"
+              "[000d0a2d2d0d0a00ff0d0a0d0a] "
+              "other=[other][b.txt][][2][7879] file-as-field=no",
+              "multipart: text fields, files byte-exact, UTF-8 filename as "
+              "sent, empty file input is no file");
+    free(r);
+    free(req);
+
+    req = mp_request("/mp", pics, 2, &len);
+    r = roundtrip_n(req, len);
+    CHECK(strstr(body_of(r), "pics=[pics][1.png][image/png][3][6f6e65]") !=
+              NULL,
+          "two files in one field: http_req_file gives the first");
+    free(r);
+    free(req);
+
+    req = mp_request("/mp", bad_utf8_name, 1, &len);
+    r = roundtrip_n(req, len);
+    CHECK(strstr(body_of(r), "file=[file][][image/png][1][7a]") != NULL,
+          "filename that is not UTF-8 becomes \"\"");
+    free(r);
+    free(req);
+
+    req = mp_request("/mp", nul_field, 1, &len);
+    r = roundtrip_n(req, len);
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "'title'") &&
+              strstr(body_of(r), "NUL"),
+          "NUL in a multipart text field answers 400 naming the field: %s",
+          body_of(r));
+    free(r);
+    free(req);
+    req = mp_request("/mp", bad_utf8_field, 1, &len);
+    r = roundtrip_n(req, len);
+    CHECK(status_of(r) == 400, "invalid UTF-8 in a text field answers 400");
+    free(r);
+    free(req);
+
+    r = roundtrip("POST /mp HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\n"
+                  "Content-Length: 28\r\n\r\ntag=a&title=t&tag=b&tag=&x=1");
+    CHECK(strncmp(body_of(r), "title=t tags=3[a][b][] first2=2", 31) == 0,
+          "form_all on an urlencoded body: %s", body_of(r));
+    free(r);
+
+    /* malformed bodies */
+    body = "--bb\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1"
+           "\r\n--bb--\r\n";
+    r = mp_raw("bb", body, strlen(body));
+    CHECK(status_of(r) == 200 && strstr(body_of(r), "title=(none)"),
+          "minimal multipart body is fine (got %d)", status_of(r));
+    free(r);
+    r = mp_raw(NULL, body, strlen(body));
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "boundary"),
+          "multipart without boundary answers 400: %s", body_of(r));
+    free(r);
+    r = mp_raw("bb; charset=utf-8", body, strlen(body));
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "boundary"),
+          "boundary not the last parameter answers 400");
+    free(r);
+    r = mp_raw("other", body, strlen(body));
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "boundary"),
+          "body without its boundary answers 400: %s", body_of(r));
+    free(r);
+    r = mp_raw("bb", body, strlen(body) - 9);
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "cut short"),
+          "truncated multipart body answers 400: %s", body_of(r));
+    free(r);
+    body = "--bb\r\n\r\nno headers\r\n--bb--\r\n";
+    r = mp_raw("bb", body, strlen(body));
+    CHECK(status_of(r) == 400 && strstr(body_of(r), "no name"),
+          "part without headers answers 400: %s", body_of(r));
+    free(r);
+    r = mp_raw("bb", "--bb--\r\n", 8);
+    CHECK(status_of(r) == 200, "multipart body without parts is fine");
+    free(r);
+    {
+        char tail[200];
+
+        snprintf(tail, sizeof tail,
+                 "--bb\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+                 "\r\n1\r\n--bb--\r\nepilogue\r\n");
+        r = mp_raw("bb", tail, strlen(tail));
+        CHECK(status_of(r) == 400,
+              "data after the closing boundary answers 400 (got %d)",
+              status_of(r));
+        free(r);
+    }
+    body = "--bb\r\njust data\r\n--bb--\r\n";
+    r = mp_raw("bb", body, strlen(body));
+    CHECK(status_of(r) == 400,
+          "part with data but no blank line answers "
+          "400: %s",
+          body_of(r));
+    free(r);
+    {
+        size_t cap = (BOUND_FORM_FIELDS + 1) * 64 + 64, o = 0;
+        char *many = malloc(cap);
+
+        for (i = 0; i <= BOUND_FORM_FIELDS; i++)
+            o += (size_t)snprintf(many + o, cap - o,
+                                  "--bb\r\nContent-Disposition: form-data; "
+                                  "name=\"t\"\r\n\r\nv\r\n");
+        o += (size_t)snprintf(many + o, cap - o, "--bb--\r\n");
+        r = mp_raw("bb", many, o);
+        CHECK(status_of(r) == 400 && strstr(body_of(r), "more than"),
+              "more than BOUND_FORM_FIELDS parts answers 400: %s", body_of(r));
+        free(r);
+        o -= 2 * 0;
+        /* exactly BOUND_FORM_FIELDS parts are fine */
+        o = 0;
+        for (i = 0; i < BOUND_FORM_FIELDS; i++)
+            o += (size_t)snprintf(many + o, cap - o,
+                                  "--bb\r\nContent-Disposition: form-data; "
+                                  "name=\"tag\"\r\n\r\nv\r\n");
+        o += (size_t)snprintf(many + o, cap - o, "--bb--\r\n");
+        r = mp_raw("bb", many, o);
+        CHECK(status_of(r) == 200 && strstr(body_of(r), "tags=8"),
+              "BOUND_FORM_FIELDS parts are accepted (got %d)", status_of(r));
+        free(r);
+        free(many);
+    }
+}
+
 static void test_limits(void)
 {
     char *req, *r, h[64];
@@ -685,8 +1077,9 @@ static void test_limits(void)
     free(r);
 
     /* 20 KB of headers: within MHD's memory, over our bound. */
-    n = (size_t)snprintf(req, 60000, "GET / HTTP/1.1\r\nHost: t\r\n"
-                                     "Connection: close\r\n");
+    n = (size_t)snprintf(req, 60000,
+                         "GET / HTTP/1.1\r\nHost: t\r\n"
+                         "Connection: close\r\n");
     for (i = 0; i < 20; i++) {
         n += (size_t)snprintf(req + n, 100, "X-Pad-%zu: ", i);
         memset(req + n, 'p', 1000);
@@ -699,8 +1092,9 @@ static void test_limits(void)
     free(r);
 
     /* 40 KB of headers: past MHD's per-connection memory. */
-    n = (size_t)snprintf(req, 60000, "GET / HTTP/1.1\r\nHost: t\r\n"
-                                     "Connection: close\r\n");
+    n = (size_t)snprintf(req, 60000,
+                         "GET / HTTP/1.1\r\nHost: t\r\n"
+                         "Connection: close\r\n");
     for (i = 0; i < 40; i++) {
         n += (size_t)snprintf(req + n, 100, "X-Pad-%zu: ", i);
         memset(req + n, 'p', 1000);
@@ -723,8 +1117,8 @@ static void test_limits(void)
 static void test_bad_input(void)
 {
     static const char *const paths[] = {
-        "/../etc/passwd", "/%00",   "/%ff%fe", "/a/./b",
-        "/assets/..%2f..%2fetc",    "/x%zz",   "/%0a",
+        "/../etc/passwd",        "/%00",  "/%ff%fe", "/a/./b",
+        "/assets/..%2f..%2fetc", "/x%zz", "/%0a",
     };
     char *r;
     size_t i;
@@ -836,8 +1230,8 @@ static void test_start_errors(void)
     snprintf(listen_on, sizeof listen_on, "127.0.0.1:%u", port);
     cfg.listen = listen_on;
     s = http_server_start(&cfg, err, sizeof err);
-    snprintf(want, sizeof want,
-             "cannot listen on '%s': Address already in use", listen_on);
+    snprintf(want, sizeof want, "cannot listen on '%s': Address already in use",
+             listen_on);
     CHECK(s == NULL, "second server on a busy port fails");
     CHECK_STR(err, want, "busy port error message");
     cfg.listen = "nonsense";
@@ -912,6 +1306,8 @@ int main(void)
     test_basics();
     test_conditional();
     test_bodies();
+    test_uploads();
+    test_multipart();
     test_limits();
     test_bad_input();
     test_connections();

@@ -1388,6 +1388,565 @@ static void contract_jobs_concurrency(struct store *st, const char *url)
           "none lost: %zu done", n);
 }
 
+/* --- the editorial desk -------------------------------------------------- */
+
+/* title_search: a case-insensitive substring of the title, with LIKE's
+ * wildcards taken literally; desk_order: newest created first. */
+static void contract_desk_list(struct store *st, const char *url)
+{
+    static const char *const titles[] = {
+        "Budget Talks Stall", "budget 100% done", "snake_case_news",
+        "Budgetary rules", "Harbour reopens"};
+    struct store_post p[5], *out;
+    struct store_post_query q;
+    struct arena a;
+    size_t n, total;
+
+    (void)url;
+    arena_init(&a);
+    for (int i = 0; i < 5; i++) {
+        p[i] = mkpost(arena_printf(&a, "t%d", i), STORE_POST_PUBLISHED,
+                      100 + i);
+        p[i].title = titles[i];
+        /* created in an order unlike the published one */
+        p[i].created_at = 1000 + (int64_t)((i * 3) % 5);
+        store_post_save(st, &p[i], NULL, 0, NULL, 0);
+    }
+    memset(&q, 0, sizeof q);
+    q.status = -1;
+    q.title_search = "BUDGET";
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "t3,t1,t0") == 0,
+          "title search ignores ASCII case (%s)", slugs(&a, out, n));
+    q.limit = 1;
+    CHECK(store_posts_list(st, &a, &q, &out, &n, &total) == 0 && n == 1 &&
+              total == 3,
+          "the total of a title search counts the matches (%zu)", total);
+    q.limit = 0;
+    q.title_search = "%";
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "t1") == 0,
+          "a %% in the search matches a literal %% only (%s)",
+          slugs(&a, out, n));
+    q.title_search = "1_0";
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 && n == 0,
+          "an _ in the search is not a one-character wildcard");
+    q.title_search = "e_c";
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "t2") == 0,
+          "an _ in the search matches a literal _ (%s)", slugs(&a, out, n));
+    q.title_search = "";
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 && n == 5,
+          "an empty search is no filter");
+    q.title_search = NULL;
+    q.desk_order = 1;
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "t3,t1,t4,t2,t0") == 0,
+          "desk order is newest created first (%s)", slugs(&a, out, n));
+    q.desk_order = 0;
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "t4,t3,t2,t1,t0") == 0,
+          "without desk order the public order stays (%s)",
+          slugs(&a, out, n));
+    q.desk_order = 1;
+    q.title_search = "budget";
+    q.limit = 2;
+    q.offset = 1;
+    CHECK(store_posts_list(st, &a, &q, &out, &n, &total) == 0 &&
+              strcmp(slugs(&a, out, n), "t1,t0") == 0 && total == 3,
+          "search, desk order and paging combine (%s)", slugs(&a, out, n));
+    arena_release(&a);
+}
+
+static void contract_post_delete(struct store *st, const char *url)
+{
+    struct store_author au = {.slug = "ana", .name = "Ana"};
+    struct store_tag tag = {.slug = "world", .name = "World"};
+    struct store_post p = mkpost("doomed", STORE_POST_PUBLISHED, 10);
+    struct store_post keep = mkpost("kept", STORE_POST_PUBLISHED, 20), got;
+    struct store_correction cr = {0};
+    struct store_revision rv = {0}, *revs;
+    struct store_correction *crs;
+    struct arena a;
+    size_t n;
+
+    (void)url;
+    arena_init(&a);
+    store_author_save(st, &au);
+    store_tag_save(st, &tag);
+    store_post_save(st, &p, &au.id, 1, &tag.id, 1);
+    store_post_save(st, &keep, &au.id, 1, &tag.id, 1);
+    cr.post_id = p.id;
+    cr.text = "Fixed";
+    store_correction_add(st, &cr);
+    rv.post_id = p.id;
+    rv.title = "Doomed";
+    rv.markdown = "text";
+    CHECK(store_revision_add(st, &rv) == 0, "delete: a revision is added");
+    CHECK(store_post_delete(st, p.id) == 0, "a post deletes");
+    CHECK(store_post_get(st, &a, p.id, &got) == STORE_NOTFOUND,
+          "a deleted post is gone");
+    CHECK(store_corrections_list(st, &a, p.id, &crs, &n) == 0 && n == 0,
+          "its corrections went with it");
+    CHECK(store_revisions_list(st, &a, p.id, &revs, &n) == 0 && n == 0 &&
+              store_revision_get(st, &a, rv.id, &rv) == STORE_NOTFOUND,
+          "its revisions went with it");
+    CHECK(store_table_rows(st, "post_authors") == 1 &&
+              store_table_rows(st, "post_tags") == 1,
+          "its byline and tags went with it, the other post's stayed");
+    CHECK(store_post_get(st, &a, keep.id, &got) == 0 && got.nauthors == 1 &&
+              got.ntags == 1,
+          "the other post keeps its byline and tags");
+    CHECK(store_author_get_by_slug(st, &a, "ana", &au) == 0 &&
+              store_tag_get_by_slug(st, &a, "world", &tag) == 0,
+          "the author and the tag stay");
+    CHECK(store_post_delete(st, p.id) == STORE_NOTFOUND,
+          "deleting a missing post is not found");
+    arena_release(&a);
+}
+
+static void contract_picks(struct store *st, const char *url)
+{
+    struct store_post p[3], *out;
+    struct store_post_query q = published();
+    struct arena a;
+    size_t n;
+    int64_t ids[2];
+
+    (void)url;
+    arena_init(&a);
+    for (int i = 0; i < 3; i++) {
+        p[i] = mkpost(arena_printf(&a, "p%d", i), STORE_POST_PUBLISHED, i + 1);
+        store_post_save(st, &p[i], NULL, 0, NULL, 0);
+    }
+    q.picks_only = 1;
+    ids[0] = p[2].id;
+    ids[1] = p[0].id;
+    CHECK(store_picks_set(st, ids, 2) == 0, "picks are set");
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "p2,p0") == 0 &&
+              out[0].pick_order == 1 && out[1].pick_order == 2,
+          "picks list in the order given (%s)", slugs(&a, out, n));
+    ids[0] = p[1].id;
+    ids[1] = p[2].id + 1000;
+    CHECK(store_picks_set(st, ids, 2) == STORE_NOTFOUND,
+          "a missing post among the picks is not found");
+    CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "p2,p0") == 0,
+          "a refused set leaves the old picks (%s)", slugs(&a, out, n));
+    ids[0] = p[1].id;
+    CHECK(store_picks_set(st, ids, 1) == 0 &&
+              store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
+              strcmp(slugs(&a, out, n), "p1") == 0,
+          "a new set replaces the picks (%s)", slugs(&a, out, n));
+    CHECK(store_picks_set(st, NULL, 0) == 0 &&
+              store_posts_list(st, &a, &q, &out, &n, NULL) == 0 && n == 0,
+          "an empty set clears the picks");
+    arena_release(&a);
+}
+
+static void contract_revisions(struct store *st, const char *url)
+{
+    struct store_staff s = {.email = "zoe@example.org", .name = "Zoe Ward",
+                            .role = "editor", .password_hash = "x"};
+    struct store_post p = mkpost("rev", STORE_POST_DRAFT, 0);
+    struct store_post other = mkpost("other", STORE_POST_DRAFT, 0);
+    struct store_revision r[3], got, *out;
+    struct arena a;
+    size_t n;
+
+    (void)url;
+    arena_init(&a);
+    store_staff_save(st, &s);
+    store_post_save(st, &p, NULL, 0, NULL, 0);
+    store_post_save(st, &other, NULL, 0, NULL, 0);
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 3; i++) {
+        r[i].post_id = p.id;
+        r[i].title = arena_printf(&a, "Title %d", i);
+        r[i].markdown = arena_printf(&a, "Body %d", i);
+        r[i].created_at = i == 0 ? 100 : 200; /* r1, r2 at the same time */
+    }
+    r[0].staff_id = s.id;
+    r[2].standfirst = "A dek";
+    for (int i = 0; i < 3; i++)
+        CHECK(store_revision_add(st, &r[i]) == 0 && r[i].id > 0,
+              "revision %d is stored", i);
+    CHECK(store_revisions_list(st, &a, p.id, &out, &n) == 0 && n == 3 &&
+              out[0].id == r[2].id && out[1].id == r[1].id &&
+              out[2].id == r[0].id,
+          "revisions list newest first, ties by id");
+    CHECK(n == 3 && out[2].staff_id == s.id && out[2].staff_name &&
+              strcmp(out[2].staff_name, "Zoe Ward") == 0 &&
+              out[0].staff_id == 0 && out[0].staff_name == NULL,
+          "a revision names who saved it, or nobody");
+    CHECK(n == 3 && strcmp(out[0].markdown, "Body 2") == 0 &&
+              strcmp(out[0].title, "Title 2") == 0 && out[0].standfirst &&
+              strcmp(out[0].standfirst, "A dek") == 0 &&
+              out[1].standfirst == NULL && out[0].created_at == 200,
+          "a listed revision has its text");
+    CHECK(store_revision_get(st, &a, r[0].id, &got) == 0 &&
+              got.post_id == p.id && strcmp(got.markdown, "Body 0") == 0 &&
+              got.created_at == 100 &&
+              strcmp(got.staff_name, "Zoe Ward") == 0,
+          "one revision reads back");
+    CHECK(store_revision_get(st, &a, r[2].id + 100, &got) == STORE_NOTFOUND,
+          "a missing revision is not found");
+    CHECK(store_revisions_list(st, &a, other.id, &out, &n) == 0 && n == 0,
+          "another post has none");
+    arena_release(&a);
+}
+
+static int version_settles(struct store *st);
+
+/* Whether st's version stays put for a moment (another handle's writes to
+ * tables that do not show arrive within this on PostgreSQL, if at all). */
+static int version_stays(struct store *st, uint64_t v)
+{
+    usleep(300000);
+    return store_version(st) == v;
+}
+
+static void contract_sessions(struct store *st, const char *url)
+{
+    struct store_staff s1 = {.email = "a@example.org", .name = "A",
+                             .role = "editor", .password_hash = "x"};
+    struct store_staff s2 = {.email = "b@example.org", .name = "B",
+                             .role = "author", .password_hash = "x"};
+    struct store_session se = {0}, got;
+    struct arena a;
+    size_t n = 99;
+    int is_pg = strncmp(url, "postgres", 8) == 0;
+
+    arena_init(&a);
+    store_staff_save(st, &s1);
+    store_staff_save(st, &s2);
+    se.staff_id = s1.id;
+    se.created_at = 100;
+    se.last_seen_at = 100;
+    se.expires_at = 1000;
+    se.token_hash = "aa01";
+    CHECK(store_session_add(st, &se) == 0, "a session is added");
+    se.token_hash = "aa02";
+    store_session_add(st, &se);
+    se.token_hash = "bb01";
+    se.staff_id = s2.id;
+    store_session_add(st, &se);
+    se.token_hash = "aa01";
+    CHECK(store_session_add(st, &se) == STORE_CONFLICT,
+          "a taken token hash is a conflict");
+    CHECK(store_session_get(st, &a, "aa01", &got) == 0 &&
+              strcmp(got.token_hash, "aa01") == 0 && got.staff_id == s1.id &&
+              got.created_at == 100 && got.last_seen_at == 100 &&
+              got.expires_at == 1000,
+          "a session reads back");
+    CHECK(store_session_get(st, &a, "zz", &got) == STORE_NOTFOUND,
+          "a missing session is not found");
+    CHECK(store_session_touch(st, "aa01", 150) == 0 &&
+              store_session_get(st, &a, "aa01", &got) == 0 &&
+              got.last_seen_at == 150 && got.created_at == 100,
+          "touch sets last_seen_at");
+    CHECK(store_session_touch(st, "zz", 150) == STORE_NOTFOUND,
+          "touching a missing session is not found");
+    CHECK(store_session_delete(st, "bb01") == 0 &&
+              store_session_get(st, &a, "bb01", &got) == STORE_NOTFOUND,
+          "a session deletes");
+    CHECK(store_session_delete(st, "bb01") == STORE_NOTFOUND,
+          "deleting a missing session is not found");
+    se.token_hash = "bb02";
+    store_session_add(st, &se);
+    CHECK(store_sessions_delete_staff(st, s1.id, &n) == 0 && n == 2 &&
+              store_session_get(st, &a, "aa01", &got) == STORE_NOTFOUND &&
+              store_session_get(st, &a, "aa02", &got) == STORE_NOTFOUND,
+          "signing out everywhere ends every session of the account (%zu)",
+          n);
+    CHECK(store_session_get(st, &a, "bb02", &got) == 0,
+          "another account's session stays");
+    CHECK(store_sessions_delete_staff(st, s1.id, &n) == 0 && n == 0 &&
+              store_sessions_delete_staff(st, s1.id, NULL) == 0,
+          "signing out everywhere with no sessions deletes none");
+    /* prune at now = 500, idle before 200 */
+    se.staff_id = s1.id;
+    se.token_hash = "expired";
+    se.last_seen_at = 400;
+    se.expires_at = 500;
+    store_session_add(st, &se);
+    se.token_hash = "idle";
+    se.last_seen_at = 199;
+    se.expires_at = 2000;
+    store_session_add(st, &se);
+    se.token_hash = "live";
+    se.last_seen_at = 200;
+    se.expires_at = 501;
+    store_session_add(st, &se);
+    CHECK(store_sessions_prune(st, 500, 200, &n) == 0 && n == 3,
+          "prune deletes expired and idle sessions (%zu)", n);
+    CHECK(store_session_get(st, &a, "live", &got) == 0 &&
+              store_session_get(st, &a, "expired", &got) == STORE_NOTFOUND &&
+              store_session_get(st, &a, "idle", &got) == STORE_NOTFOUND,
+          "prune keeps a session that is neither");
+    CHECK(store_sessions_prune(st, 500, 200, NULL) == 0,
+          "prune with nothing to delete is fine");
+    if (is_pg) {
+        char err[256];
+        struct store *other = store_open(url, err, sizeof err);
+        struct store_audit e = {.actor = "x", .action = "y"};
+        struct store_staff_token t = {.token_hash = "t", .staff_id = s1.id,
+                                      .purpose = "reset"};
+        uint64_t v0 = store_version(st), v1;
+        unsigned c;
+
+        CHECK(other != NULL, "a second handle opens");
+        if (!other)
+            goto out;
+        version_settles(other);
+        v1 = store_version(other);
+        se.token_hash = "quiet";
+        store_session_add(st, &se);
+        store_session_touch(st, "quiet", 600);
+        store_session_delete(st, "quiet");
+        store_rate_hit(st, "signin", 1, 60, &c);
+        store_staff_token_add(st, &t);
+        store_audit_add(st, &e);
+        CHECK(store_version(st) == v0,
+              "postgresql: desk bookkeeping leaves this handle's version");
+        CHECK(version_stays(other, v1),
+              "postgresql: desk bookkeeping leaves other nodes' version");
+        store_setting_set(st, "k", "v");
+        CHECK(version_moves(other, v1) && store_version(st) != v0,
+              "postgresql: a content write still moves it");
+        store_close(other);
+    }
+out:
+    arena_release(&a);
+}
+
+static void contract_rate(struct store *st, const char *url)
+{
+    unsigned c = 99;
+    size_t n = 99;
+
+    (void)url;
+    CHECK(store_rate_peek(st, "ip:1", 1000, 60, &c) == 0 && c == 0,
+          "a new key counts 0");
+    CHECK(store_rate_hit(st, "ip:1", 1000, 60, &c) == 0 && c == 1,
+          "the first hit counts 1");
+    CHECK(store_rate_hit(st, "ip:1", 1010, 60, &c) == 0 && c == 2 &&
+              store_rate_hit(st, "ip:1", 1059, 60, &c) == 0 && c == 3,
+          "hits in the window add up (%u)", c);
+    CHECK(store_rate_peek(st, "ip:1", 1059, 60, &c) == 0 && c == 3,
+          "peek reads the count without adding (%u)", c);
+    CHECK(store_rate_peek(st, "ip:1", 1060, 60, &c) == 0 && c == 0,
+          "a passed window peeks as 0");
+    CHECK(store_rate_hit(st, "ip:1", 1060, 60, &c) == 0 && c == 1,
+          "a hit once the window passed restarts it at 1");
+    CHECK(store_rate_hit(st, "ip:1", 1119, 60, &c) == 0 && c == 2,
+          "the restarted window runs from the restart (%u)", c);
+    CHECK(store_rate_hit(st, "ip:2", 1119, 60, &c) == 0 && c == 1,
+          "keys count apart");
+    CHECK(store_rate_clear(st, "ip:1") == 0 &&
+              store_rate_peek(st, "ip:1", 1119, 60, &c) == 0 && c == 0,
+          "clear forgets a key");
+    CHECK(store_rate_clear(st, "ip:1") == 0, "clearing a missing key is 0");
+    store_rate_hit(st, "ip:3", 5000, 60, &c);
+    CHECK(store_rate_prune(st, 2000, &n) == 0 && n == 1 &&
+              store_rate_peek(st, "ip:3", 5000, 60, &c) == 0 && c == 1,
+          "prune deletes old windows only (%zu)", n);
+    CHECK(store_rate_prune(st, 2000, NULL) == 0,
+          "prune with nothing to delete is fine");
+}
+
+#define HIT_THREADS 8
+#define HIT_ROUNDS 40
+
+/* One of the threads hitting one key: on the shared store, or (odd ones)
+ * on a handle of its own, as another process would. */
+struct hitter {
+    struct store *st;   /* shared store */
+    const char *url;    /* for a handle of its own */
+    int own;            /* 1 = open its own handle */
+    unsigned char *got; /* counts returned, HIT_THREADS * HIT_ROUNDS + 1 */
+    int errors;
+};
+
+static void *hitter_run(void *arg)
+{
+    struct hitter *h = arg;
+    struct store *st = h->st;
+    char err[256];
+    unsigned c;
+
+    if (h->own)
+        st = store_open(h->url, err, sizeof err);
+    if (!st) {
+        h->errors++;
+        return NULL;
+    }
+    for (int i = 0; i < HIT_ROUNDS; i++) {
+        if (store_rate_hit(st, "hot", 1000, 3600, &c) != 0 ||
+            c > HIT_THREADS * HIT_ROUNDS)
+            h->errors++;
+        else
+            __atomic_fetch_add(&h->got[c], 1, __ATOMIC_SEQ_CST);
+    }
+    if (h->own)
+        store_close(st);
+    return NULL;
+}
+
+static void contract_rate_concurrency(struct store *st, const char *url)
+{
+    struct hitter h[HIT_THREADS];
+    pthread_t th[HIT_THREADS];
+    unsigned char got[HIT_THREADS * HIT_ROUNDS + 1] = {0};
+    unsigned c = 0;
+    int errors = 0, once = 0;
+
+    for (int i = 0; i < HIT_THREADS; i++) {
+        h[i] = (struct hitter){st, url, i % 2, got, 0};
+        pthread_create(&th[i], NULL, hitter_run, &h[i]);
+    }
+    for (int i = 0; i < HIT_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        errors += h[i].errors;
+    }
+    for (int i = 1; i <= HIT_THREADS * HIT_ROUNDS; i++)
+        once += got[i] == 1;
+    CHECK(errors == 0, "%d threads hit one key without errors (%d)",
+          HIT_THREADS, errors);
+    CHECK(store_rate_peek(st, "hot", 1000, 3600, &c) == 0 &&
+              c == HIT_THREADS * HIT_ROUNDS,
+          "no hit is lost: %u of %d", c, HIT_THREADS * HIT_ROUNDS);
+    CHECK(once == HIT_THREADS * HIT_ROUNDS,
+          "every caller saw a different count (%d)", once);
+}
+
+/* Threads taking one token at once. */
+struct taker {
+    struct store *st;
+    const char *hash;
+    atomic_int *took;
+    int errors;
+};
+
+static void *taker_run(void *arg)
+{
+    struct taker *t = arg;
+    struct store_staff_token out;
+    struct arena a;
+    int rc;
+
+    arena_init(&a);
+    rc = store_staff_token_take(t->st, &a, t->hash, &out);
+    if (rc == 0)
+        atomic_fetch_add(t->took, 1);
+    else if (rc != STORE_NOTFOUND)
+        t->errors++;
+    arena_release(&a);
+    return NULL;
+}
+
+static void contract_staff_tokens(struct store *st, const char *url)
+{
+    struct store_staff s = {.email = "a@example.org", .name = "A",
+                            .role = "editor", .password_hash = "x"};
+    struct store_staff_token t = {0}, got;
+    struct taker tk[4];
+    pthread_t th[4];
+    atomic_int took;
+    struct arena a;
+    int errors = 0;
+
+    (void)url;
+    arena_init(&a);
+    store_staff_save(st, &s);
+    t.token_hash = "feed01";
+    t.staff_id = s.id;
+    t.purpose = "invite";
+    t.created_at = 10;
+    t.expires_at = 20;
+    CHECK(store_staff_token_add(st, &t) == 0, "a token is added");
+    CHECK(store_staff_token_add(st, &t) == STORE_CONFLICT,
+          "a taken token hash is a conflict");
+    t.token_hash = "feed02";
+    t.purpose = "promote";
+    CHECK(store_staff_token_add(st, &t) == STORE_ERROR,
+          "the database refuses an unknown purpose");
+    CHECK(store_staff_token_get(st, &a, "feed01", &got) == 0 &&
+              strcmp(got.token_hash, "feed01") == 0 &&
+              got.staff_id == s.id && strcmp(got.purpose, "invite") == 0 &&
+              got.created_at == 10 && got.expires_at == 20,
+          "a token reads back");
+    CHECK(store_staff_token_get(st, &a, "feed01", &got) == 0,
+          "reading a token keeps it");
+    CHECK(store_staff_token_take(st, &a, "feed01", &got) == 0 &&
+              got.staff_id == s.id && strcmp(got.purpose, "invite") == 0 &&
+              got.expires_at == 20,
+          "a token is taken with its fields");
+    CHECK(store_staff_token_take(st, &a, "feed01", &got) == STORE_NOTFOUND,
+          "a taken token cannot be taken again");
+    CHECK(store_staff_token_get(st, &a, "feed01", &got) == STORE_NOTFOUND,
+          "a taken token is gone");
+    t.token_hash = "feed03";
+    t.purpose = "reset";
+    store_staff_token_add(st, &t);
+    atomic_init(&took, 0);
+    for (int i = 0; i < 4; i++) {
+        tk[i] = (struct taker){st, "feed03", &took, 0};
+        pthread_create(&th[i], NULL, taker_run, &tk[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        errors += tk[i].errors;
+    }
+    CHECK(errors == 0 && atomic_load(&took) == 1,
+          "of 4 threads taking one token, one gets it (%d)",
+          atomic_load(&took));
+    arena_release(&a);
+}
+
+static void contract_audit(struct store *st, const char *url)
+{
+    struct store_audit e[7], *out;
+    struct arena a;
+    size_t n;
+
+    (void)url;
+    arena_init(&a);
+    memset(e, 0, sizeof e);
+    for (int i = 0; i < 7; i++) {
+        e[i].at = 100 + i;
+        e[i].staff_id = i % 2 ? 42 : 0; /* no such staff: history stays */
+        e[i].actor = i % 2 ? "Zoe <zoe@example.org>" : "command line";
+        e[i].action = "post.publish";
+        e[i].target = arena_printf(&a, "post %d 'p%d'", i, i);
+        e[i].detail = i == 3 ? "from draft" : NULL;
+        CHECK(store_audit_add(st, &e[i]) == 0 &&
+                  (i == 0 || e[i].id > e[i - 1].id),
+              "audit entry %d is stored with a growing id", i);
+    }
+    CHECK(store_audit_list(st, &a, 0, 3, &out, &n) == 0 && n == 3 &&
+              out[0].id == e[6].id && out[1].id == e[5].id &&
+              out[2].id == e[4].id,
+          "the audit log lists newest first");
+    CHECK(store_audit_list(st, &a, out[2].id, 3, &out, &n) == 0 && n == 3 &&
+              out[0].id == e[3].id && out[2].id == e[1].id,
+          "the next page starts before the last id shown");
+    CHECK(n == 3 && out[0].at == 103 && out[0].staff_id == 42 &&
+              strcmp(out[0].actor, "Zoe <zoe@example.org>") == 0 &&
+              strcmp(out[0].action, "post.publish") == 0 &&
+              strcmp(out[0].target, "post 3 'p3'") == 0 && out[0].detail &&
+              strcmp(out[0].detail, "from draft") == 0 &&
+              out[1].detail == NULL && out[1].staff_id == 0,
+          "an audit entry reads back whole");
+    CHECK(store_audit_list(st, &a, e[1].id, 3, &out, &n) == 0 && n == 1 &&
+              out[0].id == e[0].id,
+          "the last page is short");
+    CHECK(store_audit_list(st, &a, 0, 0, &out, &n) == 0 && n == 7,
+          "limit 0 lists up to the default");
+    arena_release(&a);
+}
+
 /* --- SQLite only --------------------------------------------------------- */
 
 static int count_rows(const char *file, const char *sql)
@@ -1702,6 +2261,29 @@ static void contract_copy(struct store *st, const char *url)
           "copy: the source has a post with id 4");
     store_live_save(src, &lu);
     store_setting_set(src, "title", "The Copy");
+    /* the desk's tables (004) */
+    {
+        struct store_staff sf = {.email = "e@example.org", .name = "Ed",
+                                 .role = "editor", .password_hash = "x"};
+        struct store_session se = {.token_hash = "s1", .expires_at = 9};
+        struct store_staff_token tk = {.token_hash = "t1",
+                                       .purpose = "reset"};
+        struct store_revision rv = {.title = "Old", .standfirst = "Dek",
+                                    .markdown = "Was"};
+        struct store_audit e = {.at = 1, .actor = "Ed", .action = "x"};
+        unsigned c;
+
+        store_staff_save(src, &sf);
+        se.staff_id = tk.staff_id = rv.staff_id = e.staff_id = sf.id;
+        rv.post_id = p.id;
+        CHECK(store_session_add(src, &se) == 0 &&
+                  store_staff_token_add(src, &tk) == 0 &&
+                  store_revision_add(src, &rv) == 0 &&
+                  store_audit_add(src, &e) == 0 &&
+                  store_audit_add(src, &e) == 0 &&
+                  store_rate_hit(src, "k", 5, 60, &c) == 0,
+              "copy: the source has desk rows");
+    }
 
     CHECK(store_copy(src, st, 0, count_progress, &calls) == 0,
           "copy: into an empty store");
@@ -1719,6 +2301,22 @@ static void contract_copy(struct store *st, const char *url)
     CHECK(store_live_events(st, &a, 0, 10, &ev, &n) == 0 && n == 1 &&
               ev[0].live_id == lu.id,
           "copy: the live log is the source's, not doubled");
+    {
+        struct store_revision *rv;
+        struct store_staff_token tk;
+        struct store_audit e = {.at = 2, .actor = "Ed", .action = "y"};
+        unsigned c = 0;
+
+        CHECK(store_revisions_list(st, &a, p.id, &rv, &n) == 0 && n == 1 &&
+                  strcmp(rv[0].standfirst, "Dek") == 0 &&
+                  strcmp(rv[0].staff_name, "Ed") == 0,
+              "copy: revisions arrive with their standfirst and staff");
+        CHECK(store_staff_token_get(st, &a, "t1", &tk) == 0 &&
+                  store_rate_peek(st, "k", 5, 60, &c) == 0 && c == 1,
+              "copy: staff tokens and rate limits arrive");
+        CHECK(store_audit_add(st, &e) == 0 && e.id == 3,
+              "copy: new audit ids come after the copied ones");
+    }
     {
         struct store_post next = p;
         next.id = 0;
@@ -1790,6 +2388,15 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"jobs", contract_jobs},
         {"publish due posts", contract_publish_due},
         {"jobs claimed once", contract_jobs_concurrency},
+        {"post list search and desk order", contract_desk_list},
+        {"post delete", contract_post_delete},
+        {"editors' picks", contract_picks},
+        {"revisions", contract_revisions},
+        {"sessions", contract_sessions},
+        {"rate limits", contract_rate},
+        {"rate limit hits counted once", contract_rate_concurrency},
+        {"staff tokens", contract_staff_tokens},
+        {"audit log", contract_audit},
         {"table list", contract_table_list},
         {"copy", contract_copy},
     };

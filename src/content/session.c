@@ -1,0 +1,276 @@
+/*
+ * session.c - desk sign-in, sessions, CSRF tokens and one-time links; see
+ * session.h.
+ */
+#include "content/session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "store/store.h"
+
+/* Context string of the CSRF key derivation (any fixed bytes). */
+static const unsigned char csrf_context[] = "newsroom desk csrf v1";
+
+/* A valid argon2id hash of a random password: checked against when the
+ * address is unknown, so a miss costs what a hit costs. */
+static char dummy_hash[STAFF_HASH_SIZE];
+static int dummy_ready;
+
+static void hex_of(const unsigned char *bin, size_t n, char *out, size_t outlen)
+{
+    sodium_bin2hex(out, outlen, bin, n);
+}
+
+void session_new_token(char token[SESSION_TOKEN_HEX + 1],
+                       char hash[SESSION_TOKEN_HEX + 1])
+{
+    unsigned char raw[SESSION_TOKEN_HEX / 2];
+
+    staff_crypto_init();
+    randombytes_buf(raw, sizeof raw);
+    hex_of(raw, sizeof raw, token, SESSION_TOKEN_HEX + 1);
+    session_hash_token(token, hash);
+}
+
+int session_hash_token(const char *token, char hash[SESSION_TOKEN_HEX + 1])
+{
+    unsigned char h[SESSION_TOKEN_HEX / 2];
+
+    if (!token || strlen(token) != SESSION_TOKEN_HEX ||
+        strspn(token, "0123456789abcdef") != SESSION_TOKEN_HEX)
+        return -1;
+    crypto_generichash(h, sizeof h, (const unsigned char *)token,
+                       SESSION_TOKEN_HEX, NULL, 0);
+    hex_of(h, sizeof h, hash, SESSION_TOKEN_HEX + 1);
+    return 0;
+}
+
+void session_csrf(const char *token, char out[SESSION_TOKEN_HEX + 1])
+{
+    unsigned char h[SESSION_TOKEN_HEX / 2];
+
+    crypto_generichash(h, sizeof h, csrf_context, sizeof csrf_context - 1,
+                       (const unsigned char *)token, strlen(token));
+    hex_of(h, sizeof h, out, SESSION_TOKEN_HEX + 1);
+}
+
+int session_csrf_ok(const char *token, const char *given)
+{
+    char want[SESSION_TOKEN_HEX + 1];
+
+    if (!token || !given || strlen(given) != SESSION_TOKEN_HEX)
+        return 0;
+    session_csrf(token, want);
+    return sodium_memcmp(want, given, SESSION_TOKEN_HEX) == 0;
+}
+
+/* Fills who from an account (strings stay in a). */
+static int actor_of(const struct store_staff *s, struct desk_actor *who)
+{
+    enum staff_role role;
+
+    if (staff_role_parse(s->role, &role) < 0)
+        return -1;
+    who->staff_id = s->id;
+    who->name = s->name;
+    who->email = s->email;
+    who->role = role;
+    who->author_id = s->author_id;
+    return 0;
+}
+
+/* "Wait N minutes" text for the rest of a window. */
+static const char *limited(char *err, size_t errlen, const char *whose)
+{
+    snprintf(err, errlen,
+             "Too many failed sign-ins %s. For your safety, sign-in is "
+             "paused: try again in %d minutes, or ask an administrator to "
+             "reset your password.",
+             whose, SIGNIN_WINDOW_S / 60);
+    return err;
+}
+
+int session_signin(struct store *st, struct arena *a, const char *email,
+                   const char *password, const char *ip, int64_t now,
+                   char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
+                   char *err, size_t errlen)
+{
+    char norm[STAFF_EMAIL_MAX + 1], e2[200], hash[SESSION_TOKEN_HEX + 1];
+    struct store_staff s;
+    unsigned acct = 0, addr = 0;
+    int found, ok;
+
+    if (staff_crypto_init() < 0)
+        return SESSION_ERROR;
+    if (!dummy_ready) {
+        char pw[33];
+        unsigned char r[16];
+        randombytes_buf(r, sizeof r);
+        sodium_bin2hex(pw, sizeof pw, r, sizeof r);
+        if (staff_hash_password(pw, dummy_hash, e2, sizeof e2) == 0)
+            dummy_ready = 1;
+    }
+    if (!email || !password ||
+        staff_email_normalise(email, norm, sizeof norm, e2, sizeof e2) < 0) {
+        snprintf(err, errlen,
+                 "Enter the email address of your desk account "
+                 "and its password.");
+        return SESSION_BAD;
+    }
+    const char *kacct = arena_printf(a, "signin:account:%s", norm);
+    const char *kaddr = arena_printf(a, "signin:address:%s", ip ? ip : "");
+    if (store_rate_peek(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
+        store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+        return SESSION_ERROR;
+    if (acct >= SIGNIN_MAX_ACCOUNT) {
+        limited(err, errlen, "for this account");
+        return SESSION_LIMITED;
+    }
+    if (addr >= SIGNIN_MAX_ADDRESS) {
+        limited(err, errlen, "from your network address");
+        return SESSION_LIMITED;
+    }
+    int rc = store_staff_get_by_email(st, a, norm, &s);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return SESSION_ERROR;
+    found = rc == STORE_OK;
+    ok = staff_check_password(found ? s.password_hash : dummy_hash, password);
+    if (!found || !ok || s.disabled || actor_of(&s, who) < 0) {
+        if (store_rate_hit(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
+            store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+            return SESSION_ERROR;
+        if (found && ok && s.disabled)
+            snprintf(err, errlen,
+                     "This account is disabled. Ask an "
+                     "administrator to enable it.");
+        else
+            snprintf(err, errlen,
+                     "Wrong email or password. %u attempt%s left before "
+                     "sign-in is paused.",
+                     acct < SIGNIN_MAX_ACCOUNT ? SIGNIN_MAX_ACCOUNT - acct : 0,
+                     SIGNIN_MAX_ACCOUNT - acct == 1 ? "" : "s");
+        return SESSION_BAD;
+    }
+    store_rate_clear(st, kacct);
+
+    struct store_session ss = {0};
+    session_new_token(token, hash);
+    ss.token_hash = hash;
+    ss.staff_id = s.id;
+    ss.created_at = now;
+    ss.last_seen_at = now;
+    ss.expires_at = now + SESSION_MAX_S;
+    if (store_session_add(st, &ss) != STORE_OK)
+        return SESSION_ERROR;
+    /* now and then, forget what has expired */
+    if (randombytes_uniform(20) == 0) {
+        store_sessions_prune(st, now, now - SESSION_IDLE_S, NULL);
+        store_rate_prune(st, now - SIGNIN_WINDOW_S, NULL);
+    }
+    return SESSION_OK;
+}
+
+int session_check(struct store *st, struct arena *a, const char *token,
+                  int64_t now, struct desk_actor *who)
+{
+    char hash[SESSION_TOKEN_HEX + 1];
+    struct store_session ss;
+    struct store_staff s;
+
+    if (session_hash_token(token, hash) < 0 ||
+        store_session_get(st, a, hash, &ss) != STORE_OK)
+        return SESSION_BAD;
+    if (ss.expires_at <= now || ss.last_seen_at + SESSION_IDLE_S <= now) {
+        store_session_delete(st, hash);
+        return SESSION_BAD;
+    }
+    if (store_staff_get(st, a, ss.staff_id, &s) != STORE_OK || s.disabled ||
+        actor_of(&s, who) < 0)
+        return SESSION_BAD;
+    if (now - ss.last_seen_at >= SESSION_TOUCH_S)
+        store_session_touch(st, hash, now);
+    return SESSION_OK;
+}
+
+int session_signout(struct store *st, const char *token)
+{
+    char hash[SESSION_TOKEN_HEX + 1];
+
+    if (session_hash_token(token, hash) < 0)
+        return 0;
+    int rc = store_session_delete(st, hash);
+    return rc == STORE_OK || rc == STORE_NOTFOUND ? 0 : -1;
+}
+
+int session_signout_all(struct store *st, int64_t staff_id, size_t *n)
+{
+    return store_sessions_delete_staff(st, staff_id, n) == STORE_OK ? 0 : -1;
+}
+
+int session_link_create(struct store *st, int64_t staff_id, const char *purpose,
+                        int64_t now, char token[SESSION_TOKEN_HEX + 1])
+{
+    char hash[SESSION_TOKEN_HEX + 1];
+    struct store_staff_token t = {0};
+
+    session_new_token(token, hash);
+    t.token_hash = hash;
+    t.staff_id = staff_id;
+    t.purpose = purpose;
+    t.created_at = now;
+    t.expires_at = now + STAFF_LINK_TTL_S;
+    return store_staff_token_add(st, &t) == STORE_OK ? 0 : -1;
+}
+
+int session_link_peek(struct store *st, struct arena *a, const char *token,
+                      int64_t now, int64_t *staff_id, const char **purpose)
+{
+    char hash[SESSION_TOKEN_HEX + 1];
+    struct store_staff_token t;
+
+    if (session_hash_token(token, hash) < 0 ||
+        store_staff_token_get(st, a, hash, &t) != STORE_OK ||
+        t.expires_at <= now)
+        return SESSION_BAD;
+    *staff_id = t.staff_id;
+    *purpose = t.purpose;
+    return SESSION_OK;
+}
+
+int session_link_use(struct store *st, struct arena *a, const char *token,
+                     const char *password, int64_t now, char *err,
+                     size_t errlen)
+{
+    char hash[SESSION_TOKEN_HEX + 1], pwhash[STAFF_HASH_SIZE];
+    struct store_staff_token t;
+    struct store_staff s;
+    static const char gone[] =
+        "This link has expired or was already used. Ask an administrator "
+        "for a new one.";
+
+    if (!password ||
+        staff_password_check(password, strlen(password), err, errlen) < 0)
+        return SESSION_WEAK;
+    if (staff_hash_password(password, pwhash, err, errlen) < 0)
+        return SESSION_ERROR;
+    if (session_hash_token(token, hash) < 0 ||
+        store_staff_token_take(st, a, hash, &t) != STORE_OK ||
+        t.expires_at <= now ||
+        store_staff_get(st, a, t.staff_id, &s) != STORE_OK) {
+        snprintf(err, errlen, "%s", gone);
+        return SESSION_BAD;
+    }
+    s.password_hash = pwhash;
+    if (strcmp(t.purpose, "invite") == 0)
+        s.disabled = 0;
+    if (store_staff_save(st, &s) != STORE_OK ||
+        session_signout_all(st, s.id, NULL) < 0) {
+        snprintf(err, errlen, "the password could not be saved");
+        return SESSION_ERROR;
+    }
+    return SESSION_OK;
+}

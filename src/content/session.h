@@ -1,0 +1,109 @@
+/*
+ * session.h - signing in to the desk: password checks with rate limits,
+ * sessions that any node can verify (only a hash of the token is stored),
+ * and CSRF tokens derived from the session, so no other state is needed.
+ *
+ * DESIGN
+ * A session token is 32 random bytes (256 bits) sent to the browser as 64
+ * hex digits in an HttpOnly cookie; the store keeps the BLAKE2b hash of
+ * the token, never the token. A session ends after SESSION_IDLE_S without
+ * a request, or SESSION_MAX_S after sign-in, whichever comes first.
+ * The CSRF token of a session is a keyed hash of its token, so a page can
+ * carry it and every node can check it without looking anything up.
+ * Failed sign-ins are counted per account and per network address in the
+ * store (shared by every node) over a SIGNIN_WINDOW_S window; past the
+ * limit, sign-in is refused with a message saying when to retry, even with
+ * the right password.
+ *
+ * Knows nothing of HTTP: web/desk.c reads cookies and forms and calls this.
+ */
+#ifndef CONTENT_SESSION_H
+#define CONTENT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content/staff.h"
+
+struct arena;
+struct store;
+
+#define SESSION_TOKEN_HEX 64          /* hex digits of a token */
+#define SESSION_IDLE_S (12 * 3600)    /* ends after this long unused */
+#define SESSION_MAX_S (7 * 24 * 3600) /* ends this long after sign-in */
+#define SESSION_TOUCH_S 60        /* last_seen_at written at most this often */
+#define SIGNIN_WINDOW_S (15 * 60) /* failures counted over this window */
+#define SIGNIN_MAX_ACCOUNT 5      /* failures per account per window */
+#define SIGNIN_MAX_ADDRESS 20     /* failures per address per window */
+#define STAFF_LINK_TTL_S (72 * 3600) /* invitation / reset link lifetime */
+
+/* The person a request acts for, as the desk's rules need it. */
+struct desk_actor {
+    int64_t staff_id;
+    const char *name;
+    const char *email;
+    enum staff_role role;
+    int64_t author_id; /* their byline (store_author id), or 0 */
+};
+
+enum session_result {
+    SESSION_OK = 0,
+    SESSION_BAD = -1,     /* wrong email or password, or no such session */
+    SESSION_LIMITED = -2, /* too many failures: err says when to retry */
+    SESSION_ERROR = -3,   /* the store failed (logged) */
+    SESSION_WEAK = -4,    /* a new password breaks the rules: err says */
+};
+
+/* Signs in email/password from address ip at now. On success writes a new
+ * token (SESSION_TOKEN_HEX digits and a NUL) to token, fills *who (strings
+ * in a) and returns SESSION_OK; otherwise a session_result with a message
+ * a person can act on in err. Takes about as long for an unknown address
+ * as for a known one. */
+int session_signin(struct store *st, struct arena *a, const char *email,
+                   const char *password, const char *ip, int64_t now,
+                   char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
+                   char *err, size_t errlen);
+
+/* Checks the cookie token at now: SESSION_OK and *who filled when it names
+ * a live session of an enabled account (last use noted); SESSION_BAD when
+ * absent, malformed, unknown or expired (an expired one is deleted). */
+int session_check(struct store *st, struct arena *a, const char *token,
+                  int64_t now, struct desk_actor *who);
+
+/* Ends the session of token (0 also when there was none). */
+int session_signout(struct store *st, const char *token);
+/* Ends every session of a staff member; *n (may be NULL) gets how many. */
+int session_signout_all(struct store *st, int64_t staff_id, size_t *n);
+
+/* The CSRF token of session token: 64 hex digits and a NUL into out. */
+void session_csrf(const char *token, char out[SESSION_TOKEN_HEX + 1]);
+/* 1 when given is the CSRF token of session token (constant time). */
+int session_csrf_ok(const char *token, const char *given);
+
+/* A fresh random token (SESSION_TOKEN_HEX hex digits) and its stored hash
+ * (also SESSION_TOKEN_HEX hex digits): for sessions and one-time links. */
+void session_new_token(char token[SESSION_TOKEN_HEX + 1],
+                       char hash[SESSION_TOKEN_HEX + 1]);
+/* The stored hash of token into hash. 0, or -1 when token is not
+ * SESSION_TOKEN_HEX lower-case hex digits. */
+int session_hash_token(const char *token, char hash[SESSION_TOKEN_HEX + 1]);
+
+/* Creates a one-time link token for staff_id ("invite" or "reset") that
+ * lasts STAFF_LINK_TTL_S; the secret goes to token (to put in a URL).
+ * 0 or -1 (logged). */
+int session_link_create(struct store *st, int64_t staff_id, const char *purpose,
+                        int64_t now, char token[SESSION_TOKEN_HEX + 1]);
+/* The account a live link token belongs to, without using it up:
+ * SESSION_OK with *staff_id and *purpose (in a), or SESSION_BAD. */
+int session_link_peek(struct store *st, struct arena *a, const char *token,
+                      int64_t now, int64_t *staff_id, const char **purpose);
+/* Uses a link: checks the new password, sets it, ends every session of
+ * the account and enables it (an invitation). SESSION_OK, SESSION_BAD
+ * (unknown, used or expired link: err says so) or SESSION_WEAK with
+ * the password rule in err; the link stays usable when only the password was
+ * wrong. */
+int session_link_use(struct store *st, struct arena *a, const char *token,
+                     const char *password, int64_t now, char *err,
+                     size_t errlen);
+
+#endif
