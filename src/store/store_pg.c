@@ -898,3 +898,55 @@ static const struct store_ops pg_ops = {
     .audit_list = pg_audit_list,
 };
 
+/* --- one-statement helpers (store_pg.h) ----------------------------------- */
+
+int pg_exec_sql(struct store_pg_conn *c, const char *sql,
+                const struct pg_params *p, PGresult **out, const char *what)
+{
+    PGresult *res = PQexecParams(c->pg, sql, p->n, NULL, p->v, NULL, NULL, 0);
+    ExecStatusType est = PQresultStatus(res);
+    int rc;
+
+    if (res && (est == PGRES_COMMAND_OK || est == PGRES_TUPLES_OK)) {
+        *out = res;
+        return 0;
+    }
+    rc = pg_fail(c, res, what);
+    PQclear(res);
+    *out = NULL;
+    return rc;
+}
+
+int pg_write1(struct store *st, struct arena *a, const char *sql,
+              const struct pg_params *p, pg_row_fn row, void *item, size_t size,
+              int none_notfound, size_t *changed, int seen, const char *what)
+{
+    struct store_pg_conn *c = pg_conn_get(pg_of(st));
+    PGresult *res = NULL;
+    size_t rows = 0;
+    int rc;
+
+    if (changed)
+        *changed = 0;
+    if (!c)
+        return STORE_ERROR;
+    rc = pg_write_begin(c);
+    if (rc != 0)
+        return rc;
+    rc = pg_exec_sql(c, sql, p, &res, what);
+    if (rc == 0)
+        rows = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+    if (rc == 0 && row && PQntuples(res) > 0) {
+        memset(item, 0, size);
+        row(a, res, 0, item);
+    }
+    if (rc == 0 && (rows == 0 || (row && PQntuples(res) == 0)))
+        rc = STORE_NOTFOUND; /* nothing to commit */
+    PQclear(res);
+    rc = seen ? pg_write_end(c, rc) : pg_write_end_unseen(c, rc);
+    if (rc == STORE_NOTFOUND && !none_notfound && !row)
+        rc = 0;
+    if (rc == 0 && changed)
+        *changed = rows;
+    return rc;
+}

@@ -94,7 +94,7 @@ void store_pg_unlisten(struct store_pg *s);
 
 /* --- shared by store_pg.c, store_pg_content.c and store_pg_ops.c --------- */
 
-#define MAX_PARAMS 24       /* parameters of the widest statement */
+#define MAX_PARAMS 24 /* parameters of the widest statement */
 
 /* --- statements (store_sql.h has the rest) ------------------------------ */
 
@@ -199,6 +199,24 @@ int pg_write_end(struct store_pg_conn *c, int rc);
  * so it flushes no page cache here, as it notifies no other process. */
 int pg_write_end_unseen(struct store_pg_conn *c, int rc);
 
+/* Runs sql unprepared (PQexecParams, types inferred) with p on c; on
+ * success 0 with the result in *out (the caller PQclear()s), else a
+ * pg_fail() code and *out NULL. For statements off the public pages' path
+ * (jobs, the desk), which need no prepared-statement slot. */
+int pg_exec_sql(struct store_pg_conn *c, const char *sql,
+                const struct pg_params *p, PGresult **out, const char *what);
+
+/* Runs one write statement in a transaction of its own (a savepoint
+ * inside store_tx_begin). With row, the first row it returns (RETURNING)
+ * is read into item (size bytes), and no row is STORE_NOTFOUND. When it
+ * changes no row nothing is committed, and the result is STORE_NOTFOUND
+ * if none_notfound, else 0. *changed (may be NULL) gets the rows changed.
+ * seen: 0 = the tables written have no newsroom_changed() trigger
+ * (pg_write_end_unseen). */
+int pg_write1(struct store *st, struct arena *a, const char *sql,
+              const struct pg_params *p, pg_row_fn row, void *item, size_t size,
+              int none_notfound, size_t *changed, int seen, const char *what);
+
 /* A read transaction around multi-statement reads (one snapshot). */
 int pg_read_begin(struct store_pg_conn *c);
 
@@ -296,12 +314,12 @@ int pg_row_load(struct store *st, const char *table, const char *const *cols,
 int pg_ids_reset(struct store *st, const char *table);
 /* staff (store_pg_content.c) */
 int pg_staff_save(struct store *st, struct store_staff *s);
-int pg_staff_get_by_email(struct store *st, struct arena *a,
-                          const char *email, struct store_staff *out);
+int pg_staff_get_by_email(struct store *st, struct arena *a, const char *email,
+                          struct store_staff *out);
 int pg_staff_get(struct store *st, struct arena *a, int64_t id,
                  struct store_staff *out);
-int pg_staff_list(struct store *st, struct arena *a,
-                  struct store_staff **out, size_t *n);
+int pg_staff_list(struct store *st, struct arena *a, struct store_staff **out,
+                  size_t *n);
 
 /* store_pg_desk.c */
 int pg_post_delete(struct store *st, int64_t id);

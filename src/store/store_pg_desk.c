@@ -22,66 +22,6 @@
 
 #define AUDIT_LIMIT 50 /* entries when store_audit_list asks for 0 */
 
-/* Runs sql with p on c; on success 0 with the result in *out (caller
- * PQclear()s), else a pg_fail() code and *out NULL. */
-static int exec_on(struct store_pg_conn *c, const char *sql,
-                   const struct pg_params *p, PGresult **out, const char *what)
-{
-    PGresult *res = PQexecParams(c->pg, sql, p->n, NULL, p->v, NULL, NULL, 0);
-    ExecStatusType est = PQresultStatus(res);
-    int rc;
-
-    if (res && (est == PGRES_COMMAND_OK || est == PGRES_TUPLES_OK)) {
-        *out = res;
-        return 0;
-    }
-    rc = pg_fail(c, res, what);
-    PQclear(res);
-    *out = NULL;
-    return rc;
-}
-
-/* Runs one write statement in a transaction of its own (a savepoint
- * inside store_tx_begin). With row, the first row it returns (RETURNING)
- * is read into item (size bytes), and no row is STORE_NOTFOUND. When it
- * changes no row nothing is committed, and the result is STORE_NOTFOUND
- * if none_notfound, else 0. *changed (may be NULL) gets the rows changed.
- * seen: 0 = the tables written have no newsroom_changed() trigger. */
-static int write1(struct store *st, struct arena *a, const char *sql,
-                  const struct pg_params *p, pg_row_fn row, void *item,
-                  size_t size, int none_notfound, size_t *changed, int seen,
-                  const char *what)
-{
-    struct store_pg_conn *c = pg_conn_get(pg_of(st));
-    PGresult *res = NULL;
-    size_t rows = 0;
-    int rc;
-
-    if (changed)
-        *changed = 0;
-    if (!c)
-        return STORE_ERROR;
-    rc = pg_write_begin(c);
-    if (rc != 0)
-        return rc;
-    rc = exec_on(c, sql, p, &res, what);
-    if (rc == 0)
-        rows = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
-    if (rc == 0 && row && PQntuples(res) > 0) {
-        memset(item, 0, size);
-        row(a, res, 0, item);
-    }
-    if (rc == 0 && (rows == 0 || (row && PQntuples(res) == 0)))
-        rc = STORE_NOTFOUND; /* nothing to commit */
-    PQclear(res);
-    rc = seen ? pg_write_end(c, rc) : pg_write_end_unseen(c, rc);
-    if (rc == STORE_NOTFOUND && !none_notfound && !row)
-        rc = 0;
-    if (rc == 0 && changed)
-        *changed = rows;
-    return rc;
-}
-
 /* Reads the rows of a query into an arena array of size-byte items. */
 static int read_rows(struct store *st, struct arena *a, const char *sql,
                      const struct pg_params *p, size_t size, pg_row_fn row,
@@ -95,7 +35,7 @@ static int read_rows(struct store *st, struct arena *a, const char *sql,
     *n = 0;
     if (!c)
         return STORE_ERROR;
-    rc = exec_on(c, sql, p, &res, what);
+    rc = pg_exec_sql(c, sql, p, &res, what);
     if (rc == 0)
         pg_read_rows(a, res, size, row, out, n);
     PQclear(res);
@@ -113,7 +53,7 @@ static int read_one(struct store *st, struct arena *a, const char *sql,
 
     if (!c)
         return STORE_ERROR;
-    rc = exec_on(c, sql, p, &res, what);
+    rc = pg_exec_sql(c, sql, p, &res, what);
     if (rc == 0 && PQntuples(res) == 0)
         rc = STORE_NOTFOUND;
     if (rc == 0) {
@@ -133,8 +73,8 @@ int pg_post_delete(struct store *st, int64_t id)
     struct pg_params p = {0};
 
     pg_param_int(&p, 1, id);
-    return write1(st, NULL, "DELETE FROM posts WHERE id = $1::bigint", &p, NULL,
-                  NULL, 0, 1, NULL, 1, "delete post");
+    return pg_write1(st, NULL, "DELETE FROM posts WHERE id = $1::bigint", &p,
+                     NULL, NULL, 0, 1, NULL, 1, "delete post");
 }
 
 int pg_picks_set(struct store *st, const int64_t *ids, size_t n)
@@ -149,16 +89,16 @@ int pg_picks_set(struct store *st, const int64_t *ids, size_t n)
     rc = pg_write_begin(c);
     if (rc != 0)
         return rc;
-    rc = exec_on(c, "UPDATE posts SET pick_order = 0 WHERE pick_order <> 0", &p,
-                 &res, "set picks");
+    rc = pg_exec_sql(c, "UPDATE posts SET pick_order = 0 WHERE pick_order <> 0",
+                     &p, &res, "set picks");
     PQclear(res);
     for (size_t i = 0; i < n && rc == 0; i++) {
         pg_param_int(&p, 1, ids[i]);
         pg_param_int(&p, 2, (int64_t)i + 1);
-        rc = exec_on(c,
-                     "UPDATE posts SET pick_order = $2::integer "
-                     "WHERE id = $1::bigint",
-                     &p, &res, "set picks");
+        rc = pg_exec_sql(c,
+                         "UPDATE posts SET pick_order = $2::integer "
+                         "WHERE id = $1::bigint",
+                         &p, &res, "set picks");
         if (rc == 0 && strcmp(PQcmdTuples(res), "0") == 0)
             rc = STORE_NOTFOUND;
         PQclear(res);
@@ -207,11 +147,11 @@ int pg_revision_add(struct store *st, struct store_revision *r)
     pg_param_text_or(&p, 4, r->markdown, "");
     pg_param_ref(&p, 5, r->staff_id);
     pg_param_int(&p, 6, at);
-    rc = write1(st, NULL,
-                "INSERT INTO post_revisions (post_id, title, standfirst, "
-                "markdown, author_id, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &p, id_row, &id, sizeof id, 1, NULL, 1, "add revision");
+    rc = pg_write1(st, NULL,
+                   "INSERT INTO post_revisions (post_id, title, standfirst, "
+                   "markdown, author_id, created_at) "
+                   "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                   &p, id_row, &id, sizeof id, 1, NULL, 1, "add revision");
     if (rc == 0) {
         r->id = id;
         r->created_at = at;
@@ -264,10 +204,10 @@ int pg_session_add(struct store *st, const struct store_session *se)
     pg_param_int(&p, 3, se->created_at);
     pg_param_int(&p, 4, se->last_seen_at);
     pg_param_int(&p, 5, se->expires_at);
-    return write1(st, NULL,
-                  "INSERT INTO sessions (token_hash, staff_id, created_at, "
-                  "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                  &p, NULL, NULL, 0, 0, NULL, 0, "add session");
+    return pg_write1(st, NULL,
+                     "INSERT INTO sessions (token_hash, staff_id, created_at, "
+                     "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                     &p, NULL, NULL, 0, 0, NULL, 0, "add session");
 }
 
 int pg_session_get(struct store *st, struct arena *a, const char *token_hash,
@@ -291,10 +231,10 @@ int pg_session_touch(struct store *st, const char *token_hash,
 
     pg_param_text(&p, 1, token_hash);
     pg_param_int(&p, 2, last_seen_at);
-    return write1(st, NULL,
-                  "UPDATE sessions SET last_seen_at = $2::bigint "
-                  "WHERE token_hash = $1::text",
-                  &p, NULL, NULL, 0, 1, NULL, 0, "touch session");
+    return pg_write1(st, NULL,
+                     "UPDATE sessions SET last_seen_at = $2::bigint "
+                     "WHERE token_hash = $1::text",
+                     &p, NULL, NULL, 0, 1, NULL, 0, "touch session");
 }
 
 int pg_session_delete(struct store *st, const char *token_hash)
@@ -302,8 +242,9 @@ int pg_session_delete(struct store *st, const char *token_hash)
     struct pg_params p = {0};
 
     pg_param_text(&p, 1, token_hash);
-    return write1(st, NULL, "DELETE FROM sessions WHERE token_hash = $1::text",
-                  &p, NULL, NULL, 0, 1, NULL, 0, "delete session");
+    return pg_write1(st, NULL,
+                     "DELETE FROM sessions WHERE token_hash = $1::text", &p,
+                     NULL, NULL, 0, 1, NULL, 0, "delete session");
 }
 
 int pg_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n)
@@ -311,8 +252,9 @@ int pg_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n)
     struct pg_params p = {0};
 
     pg_param_int(&p, 1, staff_id);
-    return write1(st, NULL, "DELETE FROM sessions WHERE staff_id = $1::bigint",
-                  &p, NULL, NULL, 0, 0, n, 0, "delete sessions");
+    return pg_write1(st, NULL,
+                     "DELETE FROM sessions WHERE staff_id = $1::bigint", &p,
+                     NULL, NULL, 0, 0, n, 0, "delete sessions");
 }
 
 int pg_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
@@ -322,10 +264,10 @@ int pg_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
 
     pg_param_int(&p, 1, now);
     pg_param_int(&p, 2, idle_before);
-    return write1(st, NULL,
-                  "DELETE FROM sessions WHERE expires_at <= $1::bigint "
-                  "OR last_seen_at < $2::bigint",
-                  &p, NULL, NULL, 0, 0, n, 0, "prune sessions");
+    return pg_write1(st, NULL,
+                     "DELETE FROM sessions WHERE expires_at <= $1::bigint "
+                     "OR last_seen_at < $2::bigint",
+                     &p, NULL, NULL, 0, 0, n, 0, "prune sessions");
 }
 
 /* --- rate limits --------------------------------------------------------- */
@@ -348,17 +290,17 @@ int pg_rate_hit(struct store *st, const char *key, int64_t now,
     pg_param_text(&p, 1, key);
     pg_param_int(&p, 2, now);
     pg_param_int(&p, 3, window_s);
-    return write1(st, NULL,
-                  "INSERT INTO rate_limits (key, window_start, count) "
-                  "VALUES ($1::text, $2::bigint, 1) ON CONFLICT (key) DO "
-                  "UPDATE SET count = CASE WHEN rate_limits.window_start <= "
-                  "$2::bigint - $3::bigint THEN 1 "
-                  "ELSE rate_limits.count + 1 END, "
-                  "window_start = CASE WHEN rate_limits.window_start <= "
-                  "$2::bigint - $3::bigint THEN $2::bigint "
-                  "ELSE rate_limits.window_start END RETURNING count",
-                  &p, count_row, count, sizeof *count, 1, NULL, 0,
-                  "count a hit");
+    return pg_write1(st, NULL,
+                     "INSERT INTO rate_limits (key, window_start, count) "
+                     "VALUES ($1::text, $2::bigint, 1) ON CONFLICT (key) DO "
+                     "UPDATE SET count = CASE WHEN rate_limits.window_start <= "
+                     "$2::bigint - $3::bigint THEN 1 "
+                     "ELSE rate_limits.count + 1 END, "
+                     "window_start = CASE WHEN rate_limits.window_start <= "
+                     "$2::bigint - $3::bigint THEN $2::bigint "
+                     "ELSE rate_limits.window_start END RETURNING count",
+                     &p, count_row, count, sizeof *count, 1, NULL, 0,
+                     "count a hit");
 }
 
 int pg_rate_peek(struct store *st, const char *key, int64_t now,
@@ -384,8 +326,8 @@ int pg_rate_clear(struct store *st, const char *key)
     struct pg_params p = {0};
 
     pg_param_text(&p, 1, key);
-    return write1(st, NULL, "DELETE FROM rate_limits WHERE key = $1::text", &p,
-                  NULL, NULL, 0, 0, NULL, 0, "clear a rate limit");
+    return pg_write1(st, NULL, "DELETE FROM rate_limits WHERE key = $1::text",
+                     &p, NULL, NULL, 0, 0, NULL, 0, "clear a rate limit");
 }
 
 int pg_rate_prune(struct store *st, int64_t before, size_t *n)
@@ -393,9 +335,9 @@ int pg_rate_prune(struct store *st, int64_t before, size_t *n)
     struct pg_params p = {0};
 
     pg_param_int(&p, 1, before);
-    return write1(st, NULL,
-                  "DELETE FROM rate_limits WHERE window_start < $1::bigint", &p,
-                  NULL, NULL, 0, 0, n, 0, "prune rate limits");
+    return pg_write1(st, NULL,
+                     "DELETE FROM rate_limits WHERE window_start < $1::bigint",
+                     &p, NULL, NULL, 0, 0, n, 0, "prune rate limits");
 }
 
 /* --- staff tokens -------------------------------------------------------- */
@@ -422,10 +364,10 @@ int pg_staff_token_add(struct store *st, const struct store_staff_token *t)
     pg_param_text(&p, 3, t->purpose);
     pg_param_int(&p, 4, t->created_at);
     pg_param_int(&p, 5, t->expires_at);
-    return write1(st, NULL,
-                  "INSERT INTO staff_tokens (" TOKEN_COLS ") "
-                  "VALUES ($1, $2, $3, $4, $5)",
-                  &p, NULL, NULL, 0, 0, NULL, 0, "add staff token");
+    return pg_write1(st, NULL,
+                     "INSERT INTO staff_tokens (" TOKEN_COLS ") "
+                     "VALUES ($1, $2, $3, $4, $5)",
+                     &p, NULL, NULL, 0, 0, NULL, 0, "add staff token");
 }
 
 /* DELETE ... RETURNING: of two callers, the second waits for the first's
@@ -438,11 +380,11 @@ int pg_staff_token_take(struct store *st, struct arena *a,
     if (!token_hash)
         return STORE_NOTFOUND;
     pg_param_text(&p, 1, token_hash);
-    return write1(st, a,
-                  "DELETE FROM staff_tokens WHERE token_hash = $1::text "
-                  "RETURNING " TOKEN_COLS,
-                  &p, token_row, out, sizeof *out, 1, NULL, 0,
-                  "take staff token");
+    return pg_write1(st, a,
+                     "DELETE FROM staff_tokens WHERE token_hash = $1::text "
+                     "RETURNING " TOKEN_COLS,
+                     &p, token_row, out, sizeof *out, 1, NULL, 0,
+                     "take staff token");
 }
 
 int pg_staff_token_get(struct store *st, struct arena *a,
@@ -486,10 +428,11 @@ int pg_audit_add(struct store *st, struct store_audit *e)
     pg_param_text_or(&p, 4, e->action, "");
     pg_param_text_or(&p, 5, e->target, "");
     pg_param_text(&p, 6, e->detail);
-    rc = write1(st, NULL,
-                "INSERT INTO audit_log (at, staff_id, actor, action, target, "
-                "detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &p, id_row, &id, sizeof id, 1, NULL, 0, "add audit entry");
+    rc =
+        pg_write1(st, NULL,
+                  "INSERT INTO audit_log (at, staff_id, actor, action, target, "
+                  "detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                  &p, id_row, &id, sizeof id, 1, NULL, 0, "add audit entry");
     if (rc == 0)
         e->id = id;
     return rc;

@@ -24,25 +24,6 @@
 
 #define JOB_COLS "id, kind, payload, run_at, attempts, last_error"
 
-/* Runs sql with p; on success 0 with the result in *out (caller
- * PQclear()s), else a pg_fail() code and *out NULL. */
-static int job_exec(struct store_pg_conn *c, const char *sql,
-                    const struct pg_params *p, PGresult **out, const char *what)
-{
-    PGresult *res = PQexecParams(c->pg, sql, p->n, NULL, p->v, NULL, NULL, 0);
-    ExecStatusType est = PQresultStatus(res);
-    int rc;
-
-    if (res && (est == PGRES_COMMAND_OK || est == PGRES_TUPLES_OK)) {
-        *out = res;
-        return 0;
-    }
-    rc = pg_fail(c, res, what);
-    PQclear(res);
-    *out = NULL;
-    return rc;
-}
-
 /* Runs one write statement with p in its own transaction; *changed gets
  * the rows it changed. When none changed, the transaction is rolled back
  * (no notification, store_version() stays) and STORE_NOTFOUND returned. */
@@ -50,27 +31,7 @@ static int job_write(struct store *st, const char *sql,
                      const struct pg_params *p, size_t *changed,
                      const char *what)
 {
-    struct store_pg_conn *c = pg_conn_get(pg_of(st));
-    PGresult *res = NULL;
-    size_t rows = 0;
-    int rc;
-
-    if (changed)
-        *changed = 0;
-    if (!c)
-        return STORE_ERROR;
-    rc = pg_write_begin(c);
-    if (rc != 0)
-        return rc;
-    rc = job_exec(c, sql, p, &res, what);
-    if (rc == 0)
-        rows = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
-    if (rc == 0 && rows == 0)
-        rc = STORE_NOTFOUND;
-    if (rc == 0 && changed)
-        *changed = rows;
-    PQclear(res);
-    return pg_write_end(c, rc);
+    return pg_write1(st, NULL, sql, p, NULL, NULL, 0, 1, changed, 1, what);
 }
 
 int pg_job_add(struct store *st, const char *kind, const char *payload,
@@ -91,13 +52,13 @@ int pg_job_add(struct store *st, const char *kind, const char *payload,
     rc = pg_write_begin(c);
     if (rc != 0)
         return rc;
-    rc = job_exec(c,
-                  "INSERT INTO jobs (kind, payload, run_at, unique_key, "
-                  "created_at) VALUES ($1, $2, $3, $4, $5) "
-                  "ON CONFLICT (kind, unique_key) "
-                  "WHERE state IN ('queued', 'running') DO NOTHING "
-                  "RETURNING id",
-                  &p, &res, "add job");
+    rc = pg_exec_sql(c,
+                     "INSERT INTO jobs (kind, payload, run_at, unique_key, "
+                     "created_at) VALUES ($1, $2, $3, $4, $5) "
+                     "ON CONFLICT (kind, unique_key) "
+                     "WHERE state IN ('queued', 'running') DO NOTHING "
+                     "RETURNING id",
+                     &p, &res, "add job");
     if (rc == 0 && PQntuples(res) == 0)
         rc = STORE_CONFLICT;
     if (rc == 0 && id)
@@ -130,8 +91,8 @@ int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
                  "AND (state = 'queued' OR (state = 'running' "
                  "AND lease_until < $1)) AND kind IN (");
     for (size_t i = 0; i < nkinds; i++)
-        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s$%zu",
-                      i ? ", " : "", i + 2);
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s$%zu", i ? ", " : "",
+                      i + 2);
     snprintf(sql + n, sizeof sql - (size_t)n,
              ") ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED");
     pg_param_int(&p, 1, now);
@@ -140,7 +101,7 @@ int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
     rc = pg_write_begin(c);
     if (rc != 0)
         return rc;
-    rc = job_exec(c, sql, &p, &res, "claim job");
+    rc = pg_exec_sql(c, sql, &p, &res, "claim job");
     if (rc != 0)
         goto out;
     if (PQntuples(res) == 0) {
@@ -162,10 +123,10 @@ int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
     memset(&p, 0, sizeof p);
     pg_param_int(&p, 1, out->id);
     pg_param_int(&p, 2, out->lease_until);
-    rc = job_exec(c,
-                  "UPDATE jobs SET state = 'running', "
-                  "attempts = attempts + 1, lease_until = $2 WHERE id = $1",
-                  &p, &res, "claim job");
+    rc = pg_exec_sql(c,
+                     "UPDATE jobs SET state = 'running', "
+                     "attempts = attempts + 1, lease_until = $2 WHERE id = $1",
+                     &p, &res, "claim job");
 out:
     PQclear(res);
     return pg_write_end(c, rc);
@@ -221,8 +182,8 @@ int pg_jobs_count(struct store *st, const char *state, size_t *n)
     if (!c)
         return STORE_ERROR;
     pg_param_text(&p, 1, state);
-    rc = job_exec(c, "SELECT count(*) FROM jobs WHERE state = $1", &p, &res,
-                  "count jobs");
+    rc = pg_exec_sql(c, "SELECT count(*) FROM jobs WHERE state = $1", &p, &res,
+                     "count jobs");
     if (rc == 0 && PQntuples(res) == 1)
         *n = (size_t)pg_col_int(res, 0, 0);
     PQclear(res);
@@ -275,8 +236,7 @@ static void add_ident(struct buf *b, const char *name)
 /* Runs sql (built, not prepared) with text parameters; 0 with the result
  * in *out (caller PQclear()s, may pass NULL), else a pg_fail() code. */
 static int exec_text(struct store_pg_conn *c, const char *sql, int n,
-                     const char *const *vals, PGresult **out,
-                     const char *what)
+                     const char *const *vals, PGresult **out, const char *what)
 {
     PGresult *res;
     ExecStatusType est;
@@ -300,8 +260,7 @@ static int exec_text(struct store_pg_conn *c, const char *sql, int n,
 
 /* Runs the statement built in b; as exec_text. */
 static int exec_built(struct store_pg_conn *c, struct buf *b, int n,
-                      const char *const *vals, PGresult **out,
-                      const char *what)
+                      const char *const *vals, PGresult **out, const char *what)
 {
     if (b->overflow || !b->data) {
         log_error("cannot %s: statement longer than %d bytes", what,
@@ -409,9 +368,8 @@ int pg_rows_dump(struct store *st, const char *table, const char *const *cols,
     rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
         for (size_t i = 0; i < ncols; i++)
-            vals[i] = PQgetisnull(res, r, (int)i)
-                          ? NULL
-                          : PQgetvalue(res, r, (int)i);
+            vals[i] =
+                PQgetisnull(res, r, (int)i) ? NULL : PQgetvalue(res, r, (int)i);
         rc = fn(ctx, vals, ncols);
     }
 out:
@@ -528,4 +486,3 @@ int pg_ids_reset(struct store *st, const char *table)
     buf_release(&qt);
     return rc;
 }
-

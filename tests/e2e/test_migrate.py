@@ -16,9 +16,10 @@ import urllib.parse
 import uuid
 
 import pytest
+import requests
 from bs4 import BeautifulSoup
 
-from conftest import Server, run
+from conftest import BIN, Server, run
 from sse import SSE
 
 PG = os.environ.get("NEWSROOM_TEST_PG")
@@ -199,6 +200,38 @@ def test_two_nodes_share_one_database(site, pg_db, tmp_path):
             assert time.time() < deadline, "node B serves a stale page"
             time.sleep(0.02)
         assert b"Edited on another node" in a.get(path)[2]
+
+        # the desk: a session made on A works on B (it lives in the
+        # database), and a post published on A is served by B at once
+        pw = "two nodes one password"
+        r = subprocess.run([BIN, "user", "add", site, "--email",
+                            "ed@example.org", "--name", "Ed Itor", "--role",
+                            "editor"], input=(pw + "\n").encode(),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        sa = requests.Session()
+        sa.get(a.base + "/desk")
+        r = sa.post(a.base + "/desk/signin",
+                    data={"email": "ed@example.org", "password": pw,
+                          "csrf": sa.cookies.get("nr_signin")},
+                    allow_redirects=False, timeout=20)
+        assert r.status_code == 303
+        page = requests.get(b.base + "/desk/posts/new/", timeout=20,
+                            cookies={"nr_session": sa.cookies["nr_session"]})
+        assert page.status_code == 200 and "Ed Itor" in page.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"',
+                         page.text).group(1)
+        r = requests.post(b.base + "/desk/posts/", timeout=20,
+                          cookies={"nr_session": sa.cookies["nr_session"]},
+                          data={"csrf": csrf, "title": "Published on B",
+                                "body": "Read on A.", "action": "publish"},
+                          allow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        deadline = time.time() + 1.0
+        while a.get("/published-on-b/")[0] != 200:
+            assert time.time() < deadline, "node A does not serve it"
+            time.sleep(0.02)
+        assert b"Published on B" in a.get("/")[2]
     finally:
         a.stop()
         b.stop()
