@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
+#include "mail/mail.h"
 #include "media/img.h"
 #include "store/store.h"
 #include "web/web.h"
@@ -44,6 +45,7 @@ static const char usage_main[] =
     "  migrate DIR --to postgresql://.. move the site's data to PostgreSQL\n"
     "  jobs DIR                         run background job workers only\n"
     "  user add|passwd|list DIR ...     staff accounts of the desk\n"
+    "  newsletter list|send DIR ...     newsletters; send an issue\n"
     "\n"
     "Run 'newsroom COMMAND --help' for a command's options.\n";
 
@@ -85,6 +87,9 @@ static int dir_fresh(const char *dir)
 }
 
 #define DEMO_ADMIN_EMAIL "admin@example.com"
+/* Job workers of `serve`: one can spend minutes delivering mail while
+ * another publishes scheduled posts on time. */
+#define SERVE_JOB_THREADS 3
 
 /* Gives the demo site an administrator with a fresh random password
  * (written to pw, readable: letters and digits in groups). 0 or -1. */
@@ -268,7 +273,8 @@ static int cmd_serve(int argc, char **argv)
     if (jobs) {
         /* the workers get a store of their own, closed after they stop */
         jobs_st = site_open(dir, &jobs_cfg, err, sizeof err);
-        if (!jobs_st || job_runner_start(jobs_st, dir, 1) != 0) {
+        if (!jobs_st ||
+            job_runner_start(jobs_st, dir, SERVE_JOB_THREADS) != 0) {
             if (jobs_st)
                 store_close(jobs_st);
             else
@@ -294,6 +300,12 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* libcurl (mail delivery) starts once, before any thread */
+    if (mail_init() < 0) {
+        fputs("newsroom: cannot start the mail library\n", stderr);
+        return 1;
+    }
+    atexit(mail_shutdown);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
@@ -315,6 +327,8 @@ int main(int argc, char **argv)
         return cli_jobs(argc - 2, argv + 2);
     if (strcmp(cmd, "user") == 0)
         return cli_user(argc - 2, argv + 2);
+    if (strcmp(cmd, "newsletter") == 0)
+        return cli_newsletter(argc - 2, argv + 2);
     fprintf(stderr, "newsroom: unknown command '%s' (try 'newsroom --help')\n",
             cmd);
     return 2;

@@ -33,5 +33,8 @@ int cli_jobs(int argc, char **argv);
 /* newsroom user add|passwd|list DIR ... (argv after "user"): staff
  * accounts (user.c). */
 int cli_user(int argc, char **argv);
+/* newsroom newsletter list|send DIR ... (argv after "newsletter"):
+ * newsletters and sending an issue (newsletter.c). */
+int cli_newsletter(int argc, char **argv);
 
 #endif

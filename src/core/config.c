@@ -19,18 +19,31 @@
 #include "core/bounds.h"
 #include "core/str.h"
 
-enum kind { TEXT, URL, ZONE, LANG, LISTEN, UINT, BOOL };
-
-struct key {
-    const char *name;   /* key in site.conf */
-    enum kind kind;     /* validator */
-    size_t off;         /* offset of the field in struct config */
-    size_t size;        /* field size (text) */
-    unsigned lo, hi;    /* bounds (UINT) */
-    const char *doc;    /* comment written above the key */
+enum kind {
+    TEXT,
+    URL,
+    ZONE,
+    LANG,
+    LISTEN,
+    UINT,
+    BOOL,
+    SMTP_URL,
+    USER,
+    STARTTLS,
+    SENDER
 };
 
-#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+struct key {
+    const char *name; /* key in site.conf */
+    enum kind kind;   /* validator */
+    size_t off;       /* offset of the field in struct config */
+    size_t size;      /* field size (text) */
+    unsigned lo, hi;  /* bounds (UINT) */
+    const char *doc;  /* comment written above the key */
+};
+
+#define F(field)                                                               \
+    offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
 static const struct key keys[] = {
     {"title", TEXT, F(title), 0, 0, "The paper's name, shown in the masthead"},
@@ -50,6 +63,19 @@ static const struct key keys[] = {
     {"page_size", UINT, F(page_size), 1, 100, "Articles per list page"},
     {"access_log", BOOL, F(access_log), 0, 0,
      "Log one line per request (yes/no)"},
+    {"smtp_url", SMTP_URL, F(smtp_url), 0, 0,
+     "SMTP server for newsletters, smtp://host:port or smtps://host:port;\n"
+     "# empty: write each message as an .eml file under mail/ instead"},
+    {"smtp_user", USER, F(smtp_user), 0, 0,
+     "SMTP user name (empty: no login); the password is read from the\n"
+     "# environment variable NEWSROOM_SMTP_PASSWORD, never from this file"},
+    {"smtp_starttls", STARTTLS, F(smtp_starttls), 0, 0,
+     "Encrypt smtp:// with STARTTLS: try, required or off"},
+    {"mail_rate", UINT, F(mail_rate), 1, 10000,
+     "Most messages sent per second by each node"},
+    {"mail_from", SENDER, F(mail_from), 0, 0,
+     "Sender of mail that has no newsletter sender, \"Name <address>\";\n"
+     "# empty: newsroom@ the host of url"},
 };
 
 #undef F
@@ -68,6 +94,8 @@ void config_defaults(struct config *c)
     c->reading_speed = 230;
     c->page_size = BOUND_PAGE_SIZE;
     c->access_log = 0;
+    snprintf(c->smtp_starttls, sizeof c->smtp_starttls, "%s", "try");
+    c->mail_rate = 50;
 }
 
 static int valid_url(const char *v)
@@ -82,8 +110,8 @@ static int valid_url(const char *v)
     if (!*host || *host == '/')
         return 0;
     for (const char *p = v; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
-            *p == '>' || *p == '\\' || *p == '?' || *p == '#')
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' ||
+            *p == '\\' || *p == '?' || *p == '#')
             return 0;
     return 1;
 }
@@ -133,6 +161,119 @@ static int valid_listen(const char *v)
     return 1;
 }
 
+/* smtp://host[:port] or smtps://host[:port] (one optional trailing '/'),
+ * or "". No user or password in it, no spaces. */
+static int valid_smtp_url(const char *v)
+{
+    const char *h, *e;
+    if (!*v)
+        return 1;
+    if (strncmp(v, "smtp://", 7) == 0)
+        h = v + 7;
+    else if (strncmp(v, "smtps://", 8) == 0)
+        h = v + 8;
+    else
+        return 0;
+    if (*h == '[') {
+        e = strchr(h, ']');
+        if (!e || e == h + 1)
+            return 0;
+        for (const char *p = h + 1; p < e; p++)
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+                return 0;
+        e++;
+    } else {
+        e = h;
+        while (isalnum((unsigned char)*e) || *e == '.' || *e == '-')
+            e++;
+        if (e == h)
+            return 0;
+    }
+    if (*e == ':') {
+        char *end;
+        errno = 0;
+        long port = strtol(e + 1, &end, 10);
+        if (errno || end == e + 1 || !isdigit((unsigned char)e[1]) ||
+            port < 1 || port > 65535)
+            return 0;
+        e = end;
+    }
+    return *e == '\0' || strcmp(e, "/") == 0;
+}
+
+/* An SMTP user name: empty, or printable without spaces. */
+static int valid_user(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* "", "addr" or "Name <addr>" where addr is local@domain.tld (the full
+ * check is mail_address_check's, when mail is composed). */
+static int valid_sender(const char *v)
+{
+    const char *a = v, *ae = v + strlen(v), *at;
+    if (!*v)
+        return 1;
+    if (ae[-1] == '>') {
+        a = strrchr(v, '<');
+        if (!a)
+            return 0;
+        for (const char *p = v; p < a; p++)
+            if (*p == '<' || *p == '>' || *p == '"' || *p == '\\')
+                return 0;
+        a++;
+        ae--;
+    }
+    at = memchr(a, '@', (size_t)(ae - a));
+    if (!at || at == a || !memchr(at, '.', (size_t)(ae - at)) || ae[-1] == '.')
+        return 0;
+    for (const char *p = a; p < ae; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+            strchr("<>\"(),;:[]\\", *p) || (*p == '@' && p != at))
+            return 0;
+    return 1;
+}
+
+void config_mail_from(const struct config *c, char *name, size_t namelen,
+                      char *addr, size_t addrlen)
+{
+    const char *v = c->mail_from, *lt = strrchr(v, '<');
+    size_t n = strlen(v);
+
+    name[0] = '\0';
+    if (*v && lt && v[n - 1] == '>') {
+        const char *ne = lt;
+        while (ne > v && ne[-1] == ' ')
+            ne--;
+        snprintf(name, namelen, "%.*s", (int)(ne - v), v);
+        snprintf(addr, addrlen, "%.*s", (int)(v + n - 1 - lt - 1), lt + 1);
+        return;
+    }
+    if (*v) {
+        snprintf(addr, addrlen, "%s", v);
+        return;
+    }
+    /* the host of url: after "://", before any port or path */
+    const char *h = strstr(c->url, "://");
+    h = h ? h + 3 : c->url;
+    size_t hl = strcspn(h, ":/");
+    int letters = 0;
+    for (size_t i = 0; i < hl; i++)
+        if (isalpha((unsigned char)h[i]))
+            letters = 1;
+    if (*h == '[' || !memchr(h, '.', hl) || !letters ||
+        isdigit((unsigned char)h[hl - 1]))
+        snprintf(addr, addrlen, "%s", "newsroom@localhost.invalid");
+    else
+        snprintf(addr, addrlen, "newsroom@%.*s", (int)hl, h);
+    for (char *p = addr; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
 static const char *expect(enum kind k)
 {
     switch (k) {
@@ -148,6 +289,14 @@ static const char *expect(enum kind k)
         return "expected a whole number";
     case BOOL:
         return "expected yes or no";
+    case SMTP_URL:
+        return "expected smtp://host:port or smtps://host:port (or nothing)";
+    case USER:
+        return "expected a user name without spaces";
+    case STARTTLS:
+        return "expected try, required or off";
+    case SENDER:
+        return "expected \"Name <address>\" or an address";
     default:
         return "expected text";
     }
@@ -172,8 +321,8 @@ static int set(struct config *c, const struct key *k, const char *v)
         if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
             !strcmp(v, "1"))
             *(int *)(void *)field = 1;
-        else if (!strcmp(v, "no") || !strcmp(v, "false") ||
-                 !strcmp(v, "off") || !strcmp(v, "0"))
+        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") ||
+                 !strcmp(v, "0"))
             *(int *)(void *)field = 0;
         else
             return -1;
@@ -196,6 +345,22 @@ static int set(struct config *c, const struct key *k, const char *v)
         break;
     case TEXT:
         if (!*v)
+            return -1;
+        break;
+    case SMTP_URL:
+        if (!valid_smtp_url(v))
+            return -1;
+        break;
+    case USER:
+        if (!valid_user(v))
+            return -1;
+        break;
+    case STARTTLS:
+        if (strcmp(v, "try") && strcmp(v, "required") && strcmp(v, "off"))
+            return -1;
+        break;
+    case SENDER:
+        if (!valid_sender(v))
             return -1;
         break;
     }
@@ -229,8 +394,8 @@ int config_parse(struct config *c, const char *name, const char *text,
 
         lineno++;
         if (n > BOUND_CONF_LINE) {
-            snprintf(err, errlen, "%s:%u: line too long (limit %d bytes)",
-                     name, lineno, BOUND_CONF_LINE);
+            snprintf(err, errlen, "%s:%u: line too long (limit %d bytes)", name,
+                     lineno, BOUND_CONF_LINE);
             return -1;
         }
         memcpy(line, p, n);
@@ -248,8 +413,8 @@ int config_parse(struct config *c, const char *name, const char *text,
             line[--n] = '\0';
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
-                snprintf(err, errlen, "%s:%u: control character in line",
-                         name, lineno);
+                snprintf(err, errlen, "%s:%u: control character in line", name,
+                         lineno);
                 return -1;
             }
         char *s = line;
@@ -324,8 +489,7 @@ int config_write(const struct config *c, const char *path, char *err,
     FILE *f;
 
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        snprintf(err, errlen, "cannot create '%s': %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create '%s': %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -47,6 +48,8 @@
 
 const struct job_kind job_kinds[] = {
     {"publish_due", job_publish_due, 3, 60},
+    {"mail_outbox", job_mail_outbox, 3, MAIL_JOB_LEASE_S},
+    {"nl_purge", job_nl_purge, 3, 60},
 };
 const size_t job_nkinds = sizeof job_kinds / sizeof job_kinds[0];
 
@@ -60,6 +63,7 @@ static struct {
     const struct job_kind *kinds; /* handled kinds */
     size_t nkinds;                /* entries in kinds */
     unsigned tick_ms;             /* ticker period, 0 = no ticker */
+    char site_dir[1024];          /* the site's folder, or "" */
     pthread_t threads[JOB_THREADS_MAX + 1]; /* workers, then the ticker */
     unsigned nthreads;                      /* threads started */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -179,6 +183,28 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* This process's unique key for its mail_outbox job (host and pid): each
+ * live process keeps one queued, so every node delivers, and a process
+ * that died leaves only its own job to run out its lease. */
+static char mail_key[128];
+
+static void make_mail_key(void)
+{
+    char host[64] = "";
+
+    gethostname(host, sizeof host - 1);
+    snprintf(mail_key, sizeof mail_key, "mail_outbox:%s:%ld", host,
+             (long)getpid());
+}
+
+const char *job_mail_key(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, make_mail_key);
+    return mail_key;
+}
+
 static void *ticker(void *arg)
 {
     int64_t last_prune = 0;
@@ -189,8 +215,14 @@ static void *ticker(void *arg)
         int rc = store_job_add(R.st, "publish_due", "", 0, "publish_due", NULL);
         if (rc == 0)
             job_runner_wake();
+        if (kind_find(R.kinds, R.nkinds, "mail_outbox") &&
+            store_job_add(R.st, "mail_outbox", "", 0, job_mail_key(), NULL) ==
+                0)
+            job_runner_wake();
         if (now - last_prune >= PRUNE_EVERY_S) {
             store_jobs_prune(R.st, now - JOB_PRUNE_AGE_S, NULL);
+            if (kind_find(R.kinds, R.nkinds, "nl_purge"))
+                store_job_add(R.st, "nl_purge", "", 0, "nl_purge", NULL);
             last_prune = now;
         }
     } while (!nap(R.tick_ms));
@@ -270,9 +302,22 @@ int job_runner_start_kinds(struct store *st, const struct job_kind *kinds,
 
 int job_runner_start(struct store *st, const char *site_dir, unsigned threads)
 {
-    (void)site_dir; /* for kinds that write files (audio, media) */
+    snprintf(R.site_dir, sizeof R.site_dir, "%s", site_dir ? site_dir : "");
     return job_runner_start_kinds(st, job_kinds, job_nkinds, threads,
                                   tick_from_env());
+}
+
+int job_runner_stopping(void)
+{
+    pthread_mutex_lock(&R.mu);
+    int s = R.stopping;
+    pthread_mutex_unlock(&R.mu);
+    return s;
+}
+
+const char *job_site_dir(void)
+{
+    return R.site_dir;
 }
 
 void job_runner_wake(void)

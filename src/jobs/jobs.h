@@ -76,6 +76,24 @@ int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
  * JOB_BACKOFF_S doubled per attempt, at most JOB_BACKOFF_MAX_S. */
 unsigned job_backoff(unsigned attempts);
 
+/* 1 once job_runner_stop() began: long jobs end early. */
+int job_runner_stopping(void);
+/* The site folder job_runner_start was given ("" for none). */
+const char *job_site_dir(void);
+/* The unique key of this process's mail_outbox job ("mail_outbox:HOST:PID"):
+ * whoever queues mail adds the job under it (a queued one absorbs it). */
+const char *job_mail_key(void);
+
+/* mail_job.c: delivers due outbox rows (newsletter issues, confirmation
+ * mail) for up to MAIL_JOB_RUN_S, then ends; the ticker queues it again. */
+#define MAIL_JOB_LEASE_S 600 /* the job's claim; longer than its run */
+#define MAIL_JOB_RUN_S 240   /* one run delivers for at most this long */
+int job_mail_outbox(struct store *st, struct arena *a,
+                    const struct store_job *job, char *err, size_t errlen);
+/* Deletes unconfirmed sign-ups older than NL_PURGE_AFTER_S. */
+int job_nl_purge(struct store *st, struct arena *a, const struct store_job *job,
+                 char *err, size_t errlen);
+
 /* The publish_due kind's handler: publishes the scheduled posts whose time
  * has come (store_posts_publish_due). */
 int job_publish_due(struct store *st, struct arena *a,

@@ -175,6 +175,59 @@ struct store_ops {
     int (*audit_add)(struct store *st, struct store_audit *e);
     int (*audit_list)(struct store *st, struct arena *a, int64_t before_id,
                       size_t limit, struct store_audit **out, size_t *n);
+
+    /* newsletters going out (store.h: settings init, newsletter reads,
+     * subscribers, subscriptions, sends, the outbox) */
+    int (*setting_init)(struct store *st, struct arena *a, const char *key,
+                        const char *value, const char **out);
+    int (*newsletter_get)(struct store *st, struct arena *a, int64_t id,
+                          struct store_newsletter *out);
+    int (*newsletter_get_by_slug)(struct store *st, struct arena *a,
+                                  const char *slug,
+                                  struct store_newsletter *out);
+    int (*subscriber_upsert)(struct store *st, const char *email, int64_t now,
+                             int64_t *id);
+    int (*subscriber_get)(struct store *st, struct arena *a, int64_t id,
+                          struct store_subscriber *out);
+    int (*subscriber_get_by_email)(struct store *st, struct arena *a,
+                                   const char *email,
+                                   struct store_subscriber *out);
+    int (*subscription_request)(struct store *st, struct arena *a,
+                                int64_t subscriber_id, int64_t newsletter_id,
+                                int64_t now, const char *token,
+                                struct store_subscription *out);
+    int (*subscription_set)(struct store *st, int64_t subscriber_id,
+                            int64_t newsletter_id, enum store_sub_state state,
+                            int64_t now, const char *token);
+    int (*subscriptions_of)(struct store *st, struct arena *a,
+                            int64_t subscriber_id,
+                            struct store_subscription **out, size_t *n);
+    int (*subscriptions_purge)(struct store *st, int64_t before, size_t *n);
+    int (*subscriptions_search)(struct store *st, struct arena *a,
+                                const char *q, int64_t newsletter_id, int state,
+                                size_t limit, size_t offset,
+                                struct store_subscription **out, size_t *n,
+                                size_t *total);
+    int (*subscription_counts)(struct store *st, int64_t newsletter_id,
+                               size_t counts[3]);
+    int (*subscription_daily)(struct store *st, int64_t newsletter_id,
+                              int64_t now, size_t ndays, size_t *out);
+    int (*send_create)(struct store *st, struct store_send *s);
+    int (*send_get)(struct store *st, struct arena *a, int64_t id,
+                    struct store_send *out);
+    int (*sends_list)(struct store *st, struct arena *a, int64_t newsletter_id,
+                      size_t limit, struct store_send **out, size_t *n);
+    int (*outbox_progress)(struct store *st, const char *send_id, size_t *sent,
+                           size_t *failed, size_t *pending);
+    int (*outbox_add)(struct store *st, const char *send_id,
+                      int64_t subscriber_id, int64_t now);
+    int (*outbox_claim)(struct store *st, struct arena *a, int64_t now,
+                        unsigned lease_s, size_t max, struct store_outbox **out,
+                        size_t *n);
+    int (*outbox_sent)(struct store *st, int64_t id, int64_t now);
+    int (*outbox_retry)(struct store *st, int64_t id, int64_t next_at,
+                        const char *error);
+    int (*outbox_fail)(struct store *st, int64_t id, const char *error);
 };
 
 /* The head of every backend's state. */

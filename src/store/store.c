@@ -491,6 +491,147 @@ int store_audit_list(struct store *st, struct arena *a, int64_t before_id,
     return st->ops->audit_list(st, a, before_id, limit, out, n);
 }
 
+/* --- newsletters going out ----------------------------------------------- */
+
+int store_setting_init(struct store *st, struct arena *a, const char *key,
+                       const char *value, const char **out)
+{
+    return st->ops->setting_init(st, a, key, value, out);
+}
+
+int store_newsletter_get(struct store *st, struct arena *a, int64_t id,
+                         struct store_newsletter *out)
+{
+    return st->ops->newsletter_get(st, a, id, out);
+}
+
+int store_newsletter_get_by_slug(struct store *st, struct arena *a,
+                                 const char *slug, struct store_newsletter *out)
+{
+    return st->ops->newsletter_get_by_slug(st, a, slug, out);
+}
+
+int store_subscriber_upsert(struct store *st, const char *email, int64_t now,
+                            int64_t *id)
+{
+    return st->ops->subscriber_upsert(st, email, now, id);
+}
+
+int store_subscriber_get(struct store *st, struct arena *a, int64_t id,
+                         struct store_subscriber *out)
+{
+    return st->ops->subscriber_get(st, a, id, out);
+}
+
+int store_subscriber_get_by_email(struct store *st, struct arena *a,
+                                  const char *email,
+                                  struct store_subscriber *out)
+{
+    return st->ops->subscriber_get_by_email(st, a, email, out);
+}
+
+int store_subscription_request(struct store *st, struct arena *a,
+                               int64_t subscriber_id, int64_t newsletter_id,
+                               int64_t now, const char *token,
+                               struct store_subscription *out)
+{
+    return st->ops->subscription_request(st, a, subscriber_id, newsletter_id,
+                                         now, token, out);
+}
+
+int store_subscription_set(struct store *st, int64_t subscriber_id,
+                           int64_t newsletter_id, enum store_sub_state state,
+                           int64_t now, const char *token)
+{
+    return st->ops->subscription_set(st, subscriber_id, newsletter_id, state,
+                                     now, token);
+}
+
+int store_subscriptions_of(struct store *st, struct arena *a,
+                           int64_t subscriber_id,
+                           struct store_subscription **out, size_t *n)
+{
+    return st->ops->subscriptions_of(st, a, subscriber_id, out, n);
+}
+
+int store_subscriptions_purge(struct store *st, int64_t before, size_t *n)
+{
+    return st->ops->subscriptions_purge(st, before, n);
+}
+
+int store_subscriptions_search(struct store *st, struct arena *a, const char *q,
+                               int64_t newsletter_id, int state, size_t limit,
+                               size_t offset, struct store_subscription **out,
+                               size_t *n, size_t *total)
+{
+    return st->ops->subscriptions_search(st, a, q, newsletter_id, state, limit,
+                                         offset, out, n, total);
+}
+
+int store_subscription_counts(struct store *st, int64_t newsletter_id,
+                              size_t counts[3])
+{
+    return st->ops->subscription_counts(st, newsletter_id, counts);
+}
+
+int store_subscription_daily(struct store *st, int64_t newsletter_id,
+                             int64_t now, size_t ndays, size_t *out)
+{
+    return st->ops->subscription_daily(st, newsletter_id, now, ndays, out);
+}
+
+int store_send_create(struct store *st, struct store_send *s)
+{
+    return st->ops->send_create(st, s);
+}
+
+int store_send_get(struct store *st, struct arena *a, int64_t id,
+                   struct store_send *out)
+{
+    return st->ops->send_get(st, a, id, out);
+}
+
+int store_sends_list(struct store *st, struct arena *a, int64_t newsletter_id,
+                     size_t limit, struct store_send **out, size_t *n)
+{
+    return st->ops->sends_list(st, a, newsletter_id, limit, out, n);
+}
+
+int store_outbox_progress(struct store *st, const char *send_id, size_t *sent,
+                          size_t *failed, size_t *pending)
+{
+    return st->ops->outbox_progress(st, send_id, sent, failed, pending);
+}
+
+int store_outbox_add(struct store *st, const char *send_id,
+                     int64_t subscriber_id, int64_t now)
+{
+    return st->ops->outbox_add(st, send_id, subscriber_id, now);
+}
+
+int store_outbox_claim(struct store *st, struct arena *a, int64_t now,
+                       unsigned lease_s, size_t max, struct store_outbox **out,
+                       size_t *n)
+{
+    return st->ops->outbox_claim(st, a, now, lease_s, max, out, n);
+}
+
+int store_outbox_sent(struct store *st, int64_t id, int64_t now)
+{
+    return st->ops->outbox_sent(st, id, now);
+}
+
+int store_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                       const char *error)
+{
+    return st->ops->outbox_retry(st, id, next_at, error);
+}
+
+int store_outbox_fail(struct store *st, int64_t id, const char *error)
+{
+    return st->ops->outbox_fail(st, id, error);
+}
+
 /* --- copying a whole database -------------------------------------------- */
 
 /* One table of the copy. late names a column referencing a table that
@@ -511,9 +652,9 @@ static const struct copy_table copy_tables[] = {
     {"post_authors", NULL},  {"post_tags", NULL},    {"corrections", NULL},
     {"live_updates", NULL},  {"live_events", NULL},  {"sessions", NULL},
     {"staff_tokens", NULL},  {"newsletters", NULL},  {"subscribers", NULL},
-    {"subscriptions", NULL}, {"mail_outbox", NULL},  {"narrations", NULL},
-    {"jobs", NULL},          {"api_keys", NULL},     {"settings", NULL},
-    {"rate_limits", NULL},   {"audit_log", NULL},
+    {"subscriptions", NULL}, {"mail_outbox", NULL},  {"sends", NULL},
+    {"narrations", NULL},    {"jobs", NULL},         {"api_keys", NULL},
+    {"settings", NULL},      {"rate_limits", NULL},  {"audit_log", NULL},
 };
 #define NCOPY_TABLES (sizeof copy_tables / sizeof copy_tables[0])
 #define COPY_PROGRESS_ROWS 256 /* rows between progress calls */

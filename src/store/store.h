@@ -190,6 +190,11 @@ void store_tx_rollback(struct store *st);
 const char *store_setting_get(struct store *st, struct arena *a,
                               const char *key);
 int store_setting_set(struct store *st, const char *key, const char *value);
+/* Sets key to value only when it has no value yet (atomic across nodes);
+ * then *out (in a) gets the value the store holds. For secrets made once.
+ * 0 or -1; a key already set is not written again. */
+int store_setting_init(struct store *st, struct arena *a, const char *key,
+                       const char *value, const char **out);
 
 /* --- posts ------------------------------------------------------------ */
 
@@ -289,6 +294,169 @@ int store_newsletter_save(struct store *st, struct store_newsletter *nl);
 /* Active ones only when active_only; by position. */
 int store_newsletters_list(struct store *st, struct arena *a, int active_only,
                            struct store_newsletter **out, size_t *n);
+/* One newsletter by id / by slug into out (strings in a); STORE_NOTFOUND.
+ * (store_newsletter_save inserts or updates; STORE_CONFLICT on slug.) */
+int store_newsletter_get(struct store *st, struct arena *a, int64_t id,
+                         struct store_newsletter *out);
+int store_newsletter_get_by_slug(struct store *st, struct arena *a,
+                                 const char *slug,
+                                 struct store_newsletter *out);
+
+/* --- subscribers and subscriptions (docs/store.md, "Mail") --------------
+ * Subscribers, subscriptions, sends and the outbox change nothing a reader
+ * sees: on PostgreSQL their writes leave store_version() alone (SQLite's
+ * cannot tell tables apart, so there they move it). */
+
+/* Someone who signed up for a newsletter. */
+struct store_subscriber {
+    int64_t id;         /* 0 until stored */
+    const char *email;  /* as given, already normalised by the caller */
+    int64_t created_at; /* first sign-up */
+};
+
+/* A subscription's life: pending -> active -> unsubscribed (-> pending). */
+enum store_sub_state {
+    STORE_SUB_PENDING,      /* signed up, not confirmed */
+    STORE_SUB_ACTIVE,       /* receives the newsletter */
+    STORE_SUB_UNSUBSCRIBED, /* left; kept so a re-sign-up is recognised */
+};
+
+/* One (subscriber, newsletter) pair, unique. */
+struct store_subscription {
+    int64_t id;
+    int64_t subscriber_id;
+    int64_t newsletter_id;
+    enum store_sub_state state;
+    const char *token;           /* unique text the caller made (links) */
+    int64_t created_at;          /* when it last became pending */
+    int64_t confirmed_at;        /* 0 until active */
+    const char *email;           /* filled by reads: the subscriber's */
+    const char *newsletter_slug; /* filled by reads */
+};
+
+/* The subscriber with email, created (created_at = now) when missing;
+ * *id gets it. Atomic under races (unique email): two callers with one
+ * email get one id. 0 or -1. */
+int store_subscriber_upsert(struct store *st, const char *email, int64_t now,
+                            int64_t *id);
+/* One subscriber by id / by exact email into out (in a); STORE_NOTFOUND. */
+int store_subscriber_get(struct store *st, struct arena *a, int64_t id,
+                         struct store_subscriber *out);
+int store_subscriber_get_by_email(struct store *st, struct arena *a,
+                                  const char *email,
+                                  struct store_subscriber *out);
+/* Sign-up: when (subscriber, newsletter) has no subscription, inserts one
+ * pending with created_at = now and token; when it is unsubscribed, makes
+ * it pending again (created_at = now, new token, confirmed_at 0); pending
+ * or active: left as it is. *out (in a) gets the row as it is afterwards,
+ * email and newsletter_slug filled. Atomic. STORE_CONFLICT when token is
+ * another subscription's. */
+int store_subscription_request(struct store *st, struct arena *a,
+                               int64_t subscriber_id, int64_t newsletter_id,
+                               int64_t now, const char *token,
+                               struct store_subscription *out);
+/* Sets the state of (subscriber, newsletter); ACTIVE also sets
+ * confirmed_at = now (when it was not active), PENDING created_at = now
+ * (when it was not pending). Creates the row (with the caller-made token,
+ * created_at = confirmed_at = now) when missing only for ACTIVE with a
+ * token (CSV import, prefs page re-subscribe). STORE_NOTFOUND when
+ * missing otherwise. */
+int store_subscription_set(struct store *st, int64_t subscriber_id,
+                           int64_t newsletter_id, enum store_sub_state state,
+                           int64_t now, const char *token);
+/* All subscriptions of a subscriber, by newsletter position (then id),
+ * email and newsletter_slug filled; *out in a. */
+int store_subscriptions_of(struct store *st, struct arena *a,
+                           int64_t subscriber_id,
+                           struct store_subscription **out, size_t *n);
+/* Deletes pending subscriptions created before `before`, then subscribers
+ * created before `before` left with no subscription at all (their outbox
+ * rows go with them); *n (may be NULL) = subscriptions gone. One
+ * transaction. */
+int store_subscriptions_purge(struct store *st, int64_t before, size_t *n);
+/* Search for the desk: subscriptions whose email contains q
+ * (case-insensitive ASCII, % and _ literal; NULL/"" = all), of
+ * newsletter_id (0 = any), in state (an enum store_sub_state, -1 = any),
+ * newest first (created_at DESC, id DESC), with email and newsletter_slug
+ * filled; *out in a; *total (may be NULL) without limit/offset, from the
+ * same snapshot. limit 0 = 50. */
+int store_subscriptions_search(struct store *st, struct arena *a, const char *q,
+                               int64_t newsletter_id, int state, size_t limit,
+                               size_t offset, struct store_subscription **out,
+                               size_t *n, size_t *total);
+/* Counts of newsletter_id's (0 = all) subscriptions by state:
+ * counts[STORE_SUB_PENDING], counts[STORE_SUB_ACTIVE],
+ * counts[STORE_SUB_UNSUBSCRIBED]. */
+int store_subscription_counts(struct store *st, int64_t newsletter_id,
+                              size_t counts[3]);
+/* Active subscriptions of newsletter_id (0 = all) by the UTC day of their
+ * confirmed_at, for the ndays days ending with the day of now: out[0] is
+ * the oldest day, out[ndays-1] today, 0 where none. ndays <= 366,
+ * else -1. */
+int store_subscription_daily(struct store *st, int64_t newsletter_id,
+                             int64_t now, size_t ndays, size_t *out);
+
+/* --- sends: one issue of a newsletter to its active subscribers --------- */
+
+struct store_send {
+    int64_t id; /* 0 until stored */
+    int64_t newsletter_id;
+    int64_t post_id; /* the article, or 0 for a digest */
+    unsigned digest; /* digest of the N latest articles, or 0 */
+    const char *subject;
+    int64_t created_by; /* staff id, 0 = command line */
+    int64_t created_at; /* 0 on create = the current time */
+    size_t total;       /* outbox rows made */
+};
+/* In one transaction: inserts the send (sets s->id, and s->created_at
+ * when 0) and one mail_outbox row (send_id "send:<id>", state pending,
+ * next_attempt_at = created_at) per subscription of the newsletter that
+ * is active now; s->total gets how many. */
+int store_send_create(struct store *st, struct store_send *s);
+/* One send by id into out (in a); STORE_NOTFOUND. */
+int store_send_get(struct store *st, struct arena *a, int64_t id,
+                   struct store_send *out);
+/* Newest first (created_at, id); newsletter_id 0 = all; limit 0 = 20;
+ * *out in a. */
+int store_sends_list(struct store *st, struct arena *a, int64_t newsletter_id,
+                     size_t limit, struct store_send **out, size_t *n);
+/* Outbox rows of send_id ("send:12") by state: *pending counts those not
+ * done yet (pending, and sending under a worker's lease). */
+int store_outbox_progress(struct store *st, const char *send_id, size_t *sent,
+                          size_t *failed, size_t *pending);
+
+/* --- the outbox: one row per (send_id, subscriber), unique -------------- */
+
+/* A claimed outbox row, for the mail worker. */
+struct store_outbox {
+    int64_t id;
+    const char *send_id; /* "send:12", "confirm:7:1732700000" */
+    int64_t subscriber_id;
+    const char *email; /* filled by claim */
+    unsigned attempts; /* including this claim */
+};
+/* Adds one pending row due at now (confirmation mails); STORE_CONFLICT
+ * (not logged) when (send_id, subscriber_id) exists. */
+int store_outbox_add(struct store *st, const char *send_id,
+                     int64_t subscriber_id, int64_t now);
+/* Atomically claims up to max rows due at now - pending with
+ * next_attempt_at <= now, or sending whose lease (next_attempt_at) ended
+ * before now (a worker died) - oldest first (next_attempt_at, id): state
+ * sending, attempts + 1, next_attempt_at = now + lease_s. Two callers in
+ * any processes never claim the same row while its lease holds
+ * (SKIP LOCKED on PostgreSQL; one write transaction on SQLite). *out in a,
+ * in that order. Never STORE_NOTFOUND: *n = 0 when nothing is due (and
+ * nothing is committed). */
+int store_outbox_claim(struct store *st, struct arena *a, int64_t now,
+                       unsigned lease_s, size_t max, struct store_outbox **out,
+                       size_t *n);
+/* Marks a claimed row sent (sent_at = now) / pending again at next_at with
+ * error / failed for good with error (NULL = none). STORE_NOTFOUND
+ * without the row. */
+int store_outbox_sent(struct store *st, int64_t id, int64_t now);
+int store_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                       const char *error);
+int store_outbox_fail(struct store *st, int64_t id, const char *error);
 
 /* --- staff (accounts of the editorial desk; content/staff.h) ------------ */
 

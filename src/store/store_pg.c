@@ -27,8 +27,10 @@
  * - store_version: every table whose rows readers see has a statement
  *   trigger that sends NOTIFY newsroom_changes, delivered only when its
  *   transaction commits. The desk's bookkeeping (sessions, rate_limits,
- *   staff_tokens, audit_log) has none, and its writes end with
- *   pg_write_end_unseen, so a sign-in flushes no page cache anywhere.
+ *   staff_tokens, audit_log) and the mail tables (subscribers,
+ *   subscriptions, sends, mail_outbox) have none, and their writes end
+ *   with pg_write_end_unseen, so a sign-in or a mail sent flushes no page
+ *   cache anywhere.
  *   A listener thread holds one more connection that LISTENs, sleeps in
  *   poll() on its socket and counts notifications sent by other processes'
  *   connections (each carries the sender's backend pid; this store's own
@@ -41,7 +43,8 @@
  * - Files: this one has connections, statements, transactions and the
  *   store_ops table; store_pg_content.c the content operations;
  *   store_pg_ops.c jobs and table copy; store_pg_desk.c the editorial
- *   desk's operations; store_pg_setup.c connects,
+ *   desk's operations; store_pg_mail.c subscribers, sends and the mail
+ *   outbox; store_pg_setup.c connects,
  *   migrates and runs the listener; store_pg.h holds what they share.
  */
 #include <stdio.h>
@@ -896,6 +899,28 @@ static const struct store_ops pg_ops = {
     .staff_token_get = pg_staff_token_get,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
+    .setting_init = pg_setting_init,
+    .newsletter_get = pg_newsletter_get,
+    .newsletter_get_by_slug = pg_newsletter_get_by_slug,
+    .subscriber_upsert = pg_subscriber_upsert,
+    .subscriber_get = pg_subscriber_get,
+    .subscriber_get_by_email = pg_subscriber_get_by_email,
+    .subscription_request = pg_subscription_request,
+    .subscription_set = pg_subscription_set,
+    .subscriptions_of = pg_subscriptions_of,
+    .subscriptions_purge = pg_subscriptions_purge,
+    .subscriptions_search = pg_subscriptions_search,
+    .subscription_counts = pg_subscription_counts,
+    .subscription_daily = pg_subscription_daily,
+    .send_create = pg_send_create,
+    .send_get = pg_send_get,
+    .sends_list = pg_sends_list,
+    .outbox_progress = pg_outbox_progress,
+    .outbox_add = pg_outbox_add,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_sent = pg_outbox_sent,
+    .outbox_retry = pg_outbox_retry,
+    .outbox_fail = pg_outbox_fail,
 };
 
 /* --- one-statement helpers (store_pg.h) ----------------------------------- */

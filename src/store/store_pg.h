@@ -1,5 +1,5 @@
 /*
- * store_pg.h - the PostgreSQL backend's state, shared by its five files;
+ * store_pg.h - the PostgreSQL backend's state, shared by its six files;
  * internal to src/store/.
  *
  * store_pg.c has connections, statements, transactions and the store_ops
@@ -7,7 +7,8 @@
  * images, corrections, live updates, newsletters, settings);
  * store_pg_ops.c the jobs queue and the table copy behind store_copy;
  * store_pg_desk.c the editorial desk's (post delete, picks, revisions,
- * sessions, rate limits, staff tokens, audit log);
+ * sessions, rate limits, staff tokens, audit log); store_pg_mail.c the
+ * mail operations (subscribers, subscriptions, sends, the outbox);
  * store_pg_setup.c connects, applies the schema_pg/ migrations and runs
  * the listener thread behind store_version(). store_pg.c's DESIGN comment
  * explains the whole.
@@ -195,7 +196,8 @@ int pg_write_end(struct store_pg_conn *c, int rc);
 
 /* pg_write_end for writes that touch only tables without the
  * newsroom_changed() trigger (sessions, rate_limits, staff_tokens,
- * audit_log; schema_pg/004): the commit is not counted in store_version(),
+ * audit_log; schema_pg/004; subscribers, subscriptions, sends,
+ * mail_outbox; schema_pg/005): the commit is not counted in store_version(),
  * so it flushes no page cache here, as it notifies no other process. */
 int pg_write_end_unseen(struct store_pg_conn *c, int rc);
 
@@ -216,6 +218,18 @@ int pg_exec_sql(struct store_pg_conn *c, const char *sql,
 int pg_write1(struct store *st, struct arena *a, const char *sql,
               const struct pg_params *p, pg_row_fn row, void *item, size_t size,
               int none_notfound, size_t *changed, int seen, const char *what);
+
+/* Reads the rows of sql (unprepared, as pg_exec_sql) into an arena array
+ * of size-byte items. store_pg_desk.c. */
+int pg_query_rows(struct store *st, struct arena *a, const char *sql,
+                  const struct pg_params *p, size_t size, pg_row_fn row,
+                  void **out, size_t *n, const char *what);
+
+/* Reads the one row of sql into item; STORE_NOTFOUND without one.
+ * store_pg_desk.c. */
+int pg_query_one(struct store *st, struct arena *a, const char *sql,
+                 const struct pg_params *p, size_t size, pg_row_fn row,
+                 void *item, const char *what);
 
 /* A read transaction around multi-statement reads (one snapshot). */
 int pg_read_begin(struct store_pg_conn *c);
@@ -352,5 +366,54 @@ int pg_staff_token_get(struct store *st, struct arena *a,
 int pg_audit_add(struct store *st, struct store_audit *e);
 int pg_audit_list(struct store *st, struct arena *a, int64_t before_id,
                   size_t limit, struct store_audit **out, size_t *n);
+
+/* store_pg_mail.c */
+int pg_setting_init(struct store *st, struct arena *a, const char *key,
+                    const char *value, const char **out);
+int pg_newsletter_get(struct store *st, struct arena *a, int64_t id,
+                      struct store_newsletter *out);
+int pg_newsletter_get_by_slug(struct store *st, struct arena *a,
+                              const char *slug, struct store_newsletter *out);
+int pg_subscriber_upsert(struct store *st, const char *email, int64_t now,
+                         int64_t *id);
+int pg_subscriber_get(struct store *st, struct arena *a, int64_t id,
+                      struct store_subscriber *out);
+int pg_subscriber_get_by_email(struct store *st, struct arena *a,
+                               const char *email, struct store_subscriber *out);
+int pg_subscription_request(struct store *st, struct arena *a,
+                            int64_t subscriber_id, int64_t newsletter_id,
+                            int64_t now, const char *token,
+                            struct store_subscription *out);
+int pg_subscription_set(struct store *st, int64_t subscriber_id,
+                        int64_t newsletter_id, enum store_sub_state state,
+                        int64_t now, const char *token);
+int pg_subscriptions_of(struct store *st, struct arena *a,
+                        int64_t subscriber_id, struct store_subscription **out,
+                        size_t *n);
+int pg_subscriptions_purge(struct store *st, int64_t before, size_t *n);
+int pg_subscriptions_search(struct store *st, struct arena *a, const char *q,
+                            int64_t newsletter_id, int state, size_t limit,
+                            size_t offset, struct store_subscription **out,
+                            size_t *n, size_t *total);
+int pg_subscription_counts(struct store *st, int64_t newsletter_id,
+                           size_t counts[3]);
+int pg_subscription_daily(struct store *st, int64_t newsletter_id, int64_t now,
+                          size_t ndays, size_t *out);
+int pg_send_create(struct store *st, struct store_send *s);
+int pg_send_get(struct store *st, struct arena *a, int64_t id,
+                struct store_send *out);
+int pg_sends_list(struct store *st, struct arena *a, int64_t newsletter_id,
+                  size_t limit, struct store_send **out, size_t *n);
+int pg_outbox_progress(struct store *st, const char *send_id, size_t *sent,
+                       size_t *failed, size_t *pending);
+int pg_outbox_add(struct store *st, const char *send_id, int64_t subscriber_id,
+                  int64_t now);
+int pg_outbox_claim(struct store *st, struct arena *a, int64_t now,
+                    unsigned lease_s, size_t max, struct store_outbox **out,
+                    size_t *n);
+int pg_outbox_sent(struct store *st, int64_t id, int64_t now);
+int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                    const char *error);
+int pg_outbox_fail(struct store *st, int64_t id, const char *error);
 
 #endif

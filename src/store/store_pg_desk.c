@@ -9,7 +9,8 @@
  * rate_limits, staff_tokens and audit_log end with pg_write_end_unseen:
  * those tables have no newsroom_changed() trigger (schema_pg/004), and
  * their commits leave store_version() alone. Connections and transactions
- * come from store_pg.c (store_pg.h).
+ * come from store_pg.c (store_pg.h). pg_query_rows and pg_query_one,
+ * the unprepared reads, serve store_pg_mail.c too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,9 @@
 #define AUDIT_LIMIT 50 /* entries when store_audit_list asks for 0 */
 
 /* Reads the rows of a query into an arena array of size-byte items. */
-static int read_rows(struct store *st, struct arena *a, const char *sql,
-                     const struct pg_params *p, size_t size, pg_row_fn row,
-                     void **out, size_t *n, const char *what)
+int pg_query_rows(struct store *st, struct arena *a, const char *sql,
+                  const struct pg_params *p, size_t size, pg_row_fn row,
+                  void **out, size_t *n, const char *what)
 {
     struct store_pg_conn *c = pg_conn_get(pg_of(st));
     PGresult *res = NULL;
@@ -43,9 +44,9 @@ static int read_rows(struct store *st, struct arena *a, const char *sql,
 }
 
 /* Reads the one row of a query into item; STORE_NOTFOUND without one. */
-static int read_one(struct store *st, struct arena *a, const char *sql,
-                    const struct pg_params *p, size_t size, pg_row_fn row,
-                    void *item, const char *what)
+int pg_query_one(struct store *st, struct arena *a, const char *sql,
+                 const struct pg_params *p, size_t size, pg_row_fn row,
+                 void *item, const char *what)
 {
     struct store_pg_conn *c = pg_conn_get(pg_of(st));
     PGresult *res = NULL;
@@ -165,11 +166,11 @@ int pg_revisions_list(struct store *st, struct arena *a, int64_t post_id,
     struct pg_params p = {0};
 
     pg_param_int(&p, 1, post_id);
-    return read_rows(st, a,
-                     REVISION_SELECT "WHERE r.post_id = $1::bigint "
-                                     "ORDER BY r.created_at DESC, r.id DESC",
-                     &p, sizeof **out, revision_row, (void **)out, n,
-                     "list revisions");
+    return pg_query_rows(
+        st, a,
+        REVISION_SELECT "WHERE r.post_id = $1::bigint "
+                        "ORDER BY r.created_at DESC, r.id DESC",
+        &p, sizeof **out, revision_row, (void **)out, n, "list revisions");
 }
 
 int pg_revision_get(struct store *st, struct arena *a, int64_t id,
@@ -178,8 +179,8 @@ int pg_revision_get(struct store *st, struct arena *a, int64_t id,
     struct pg_params p = {0};
 
     pg_param_int(&p, 1, id);
-    return read_one(st, a, REVISION_SELECT "WHERE r.id = $1::bigint", &p,
-                    sizeof *out, revision_row, out, "read revision");
+    return pg_query_one(st, a, REVISION_SELECT "WHERE r.id = $1::bigint", &p,
+                        sizeof *out, revision_row, out, "read revision");
 }
 
 /* --- sessions ------------------------------------------------------------ */
@@ -218,10 +219,11 @@ int pg_session_get(struct store *st, struct arena *a, const char *token_hash,
     if (!token_hash)
         return STORE_NOTFOUND;
     pg_param_text(&p, 1, token_hash);
-    return read_one(st, a,
-                    "SELECT token_hash, staff_id, created_at, last_seen_at, "
-                    "expires_at FROM sessions WHERE token_hash = $1::text",
-                    &p, sizeof *out, session_row, out, "read session");
+    return pg_query_one(
+        st, a,
+        "SELECT token_hash, staff_id, created_at, last_seen_at, "
+        "expires_at FROM sessions WHERE token_hash = $1::text",
+        &p, sizeof *out, session_row, out, "read session");
 }
 
 int pg_session_touch(struct store *st, const char *token_hash,
@@ -313,11 +315,12 @@ int pg_rate_peek(struct store *st, const char *key, int64_t now,
     pg_param_text(&p, 1, key);
     pg_param_int(&p, 2, now);
     pg_param_int(&p, 3, window_s);
-    rc = read_one(st, NULL,
-                  "SELECT CASE WHEN window_start <= $2::bigint - $3::bigint "
-                  "THEN 0 ELSE count END FROM rate_limits "
-                  "WHERE key = $1::text",
-                  &p, sizeof *count, count_row, count, "read a rate limit");
+    rc =
+        pg_query_one(st, NULL,
+                     "SELECT CASE WHEN window_start <= $2::bigint - $3::bigint "
+                     "THEN 0 ELSE count END FROM rate_limits "
+                     "WHERE key = $1::text",
+                     &p, sizeof *count, count_row, count, "read a rate limit");
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
@@ -395,10 +398,10 @@ int pg_staff_token_get(struct store *st, struct arena *a,
     if (!token_hash)
         return STORE_NOTFOUND;
     pg_param_text(&p, 1, token_hash);
-    return read_one(st, a,
-                    "SELECT " TOKEN_COLS " FROM staff_tokens "
-                    "WHERE token_hash = $1::text",
-                    &p, sizeof *out, token_row, out, "read staff token");
+    return pg_query_one(st, a,
+                        "SELECT " TOKEN_COLS " FROM staff_tokens "
+                        "WHERE token_hash = $1::text",
+                        &p, sizeof *out, token_row, out, "read staff token");
 }
 
 /* --- audit log ----------------------------------------------------------- */
@@ -446,10 +449,10 @@ int pg_audit_list(struct store *st, struct arena *a, int64_t before_id,
     /* one shape for both cases: a backward scan of the primary key */
     pg_param_int(&p, 1, before_id > 0 ? before_id : INT64_MAX);
     pg_param_int(&p, 2, limit == 0 ? AUDIT_LIMIT : pg_clamp64(limit));
-    return read_rows(st, a,
-                     "SELECT id, at, staff_id, actor, action, target, detail "
-                     "FROM audit_log WHERE id < $1::bigint "
-                     "ORDER BY id DESC LIMIT $2::bigint",
-                     &p, sizeof **out, audit_row, (void **)out, n,
-                     "list audit log");
+    return pg_query_rows(
+        st, a,
+        "SELECT id, at, staff_id, actor, action, target, detail "
+        "FROM audit_log WHERE id < $1::bigint "
+        "ORDER BY id DESC LIMIT $2::bigint",
+        &p, sizeof **out, audit_row, (void **)out, n, "list audit log");
 }

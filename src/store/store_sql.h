@@ -156,4 +156,41 @@ static inline const char *store_sql_kind_name(int kind)
                                        : NULL;
 }
 
+/* --- mail (store_sqlite_mail.c, store_pg_mail.c) ------------------------- */
+
+/* A subscription with its subscriber's email and newsletter's slug: FROM
+ * SUB_FROM, columns in struct store_subscription's order. */
+#define SUB_COLS                                                               \
+    "s.id, s.subscriber_id, s.newsletter_id, s.state, s.token, "               \
+    "s.created_at, s.confirmed_at, sb.email, n.slug"
+#define SUB_FROM                                                               \
+    " FROM subscriptions s JOIN subscribers sb ON sb.id = s.subscriber_id "    \
+    "JOIN newsletters n ON n.id = s.newsletter_id "
+#define SEND_COLS                                                              \
+    "id, newsletter_id, post_id, digest, subject, created_by, created_at, "    \
+    "total"
+
+#define SUB_SEARCH_LIMIT 50 /* rows when store_subscriptions_search asks 0 */
+#define SENDS_LIMIT 20      /* rows when store_sends_list asks for 0 */
+#define DAILY_MAX 366       /* days store_subscription_daily counts at most */
+#define DAY_SECONDS 86400
+
+/* The text stored for a subscription state, NULL when it is not one. */
+static inline const char *store_sql_sub_state_name(int state)
+{
+    return state == STORE_SUB_PENDING        ? "pending"
+           : state == STORE_SUB_ACTIVE       ? "active"
+           : state == STORE_SUB_UNSUBSCRIBED ? "unsubscribed"
+                                             : NULL;
+}
+
+/* The state stored as text s; -1 for NULL or unknown. */
+static inline int store_sql_sub_state_parse(const char *s)
+{
+    for (int i = 0; s && i <= STORE_SUB_UNSUBSCRIBED; i++)
+        if (strcmp(s, store_sql_sub_state_name(i)) == 0)
+            return i;
+    return -1;
+}
+
 #endif

@@ -3,8 +3,9 @@
  * connections, statements, transactions, migrations, store_version and
  * the store_ops table. The content operations are in
  * store_sqlite_content.c, jobs and table copy in store_sqlite_ops.c, the
- * editorial desk's in store_sqlite_desk.c; store_sqlite.h holds what they
- * share.
+ * editorial desk's in store_sqlite_desk.c, newsletters going out
+ * (subscribers, sends, the outbox) in store_sqlite_mail.c; store_sqlite.h
+ * holds what they share.
  *
  * DESIGN
  * - Connections: one per thread. The first store call on a thread takes a
@@ -865,5 +866,26 @@ static const struct store_ops sqlite_ops = {
     .staff_token_get = sq_staff_token_get,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
+    .setting_init = sq_setting_init,
+    .newsletter_get = sq_newsletter_get,
+    .newsletter_get_by_slug = sq_newsletter_get_by_slug,
+    .subscriber_upsert = sq_subscriber_upsert,
+    .subscriber_get = sq_subscriber_get,
+    .subscriber_get_by_email = sq_subscriber_get_by_email,
+    .subscription_request = sq_subscription_request,
+    .subscription_set = sq_subscription_set,
+    .subscriptions_of = sq_subscriptions_of,
+    .subscriptions_purge = sq_subscriptions_purge,
+    .subscriptions_search = sq_subscriptions_search,
+    .subscription_counts = sq_subscription_counts,
+    .subscription_daily = sq_subscription_daily,
+    .send_create = sq_send_create,
+    .send_get = sq_send_get,
+    .sends_list = sq_sends_list,
+    .outbox_progress = sq_outbox_progress,
+    .outbox_add = sq_outbox_add,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_sent = sq_outbox_sent,
+    .outbox_retry = sq_outbox_retry,
+    .outbox_fail = sq_outbox_fail,
 };
-

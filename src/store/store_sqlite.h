@@ -1,5 +1,5 @@
 /*
- * store_sqlite.h - the SQLite backend's state, shared by its four files;
+ * store_sqlite.h - the SQLite backend's state, shared by its five files;
  * internal to src/store/.
  *
  * store_sqlite.c holds connections, statements, transactions, migrations
@@ -7,7 +7,9 @@
  * (posts, authors, tags, images, corrections, live updates, newsletters,
  * settings); store_sqlite_ops.c the jobs queue and the table copy behind
  * store_copy; store_sqlite_desk.c the editorial desk's (post delete,
- * picks, revisions, sessions, rate limits, staff tokens, audit log).
+ * picks, revisions, sessions, rate limits, staff tokens, audit log), and
+ * the unprepared-statement helpers it shares with store_sqlite_mail.c,
+ * the mail operations (subscribers, subscriptions, sends, the outbox).
  * store_sqlite.c's DESIGN comment explains the whole.
  *
  * Names: functions shared between the files start with sq_; the
@@ -154,6 +156,60 @@ int sq_read_begin(struct sq_conn *c);
 /* Ends sq_read_begin's transaction (outside store_tx). */
 void sq_read_end(struct sq_conn *c);
 
+/* --- unprepared statements (store_sqlite_desk.c) ------------------------ */
+
+/* For operations off the public pages' path (the desk, mail), whose
+ * statements are prepared per call rather than cached by id. */
+
+/* One parameter of a statement: text (NULL = SQL NULL) or an integer. */
+struct sq_val {
+    const char *text; /* when is_text */
+    int64_t num;      /* otherwise */
+    int is_text;      /* 1 = text */
+};
+
+#define SQ_TXT(s)                                                              \
+    {                                                                          \
+        (s), 0, 1                                                              \
+    }
+#define SQ_NUM(n)                                                              \
+    {                                                                          \
+        NULL, (int64_t)(n), 0                                                  \
+    }
+#define SQ_NVALS(v) (sizeof(v) / sizeof((v)[0]))
+
+/* Prepares sql on c with vals[0..n) bound as ?1..; NULL (logged). Free
+ * with sqlite3_finalize. */
+sqlite3_stmt *sq_prepare_bound(struct sq_conn *c, const char *sql,
+                               const struct sq_val *vals, size_t n);
+
+/* Runs sql on c (inside a transaction the caller began); *changed gets
+ * the rows it changed. With row, the first row it returns (RETURNING,
+ * SELECT) is read into item (size bytes), and no row is STORE_NOTFOUND.
+ * 0 or a sq_fail() code. */
+int sq_exec_on(struct sq_conn *c, struct arena *a, const char *sql,
+               const struct sq_val *vals, size_t n, sq_row_fn row, void *item,
+               size_t size, size_t *changed, const char *what);
+
+/* Runs one write statement in a transaction of its own (a savepoint
+ * inside store_tx_begin), as sq_exec_on. When it changes no row, nothing
+ * is committed and the result is STORE_NOTFOUND if none_notfound (or
+ * with row), else 0. *changed (may be NULL) gets the rows changed. */
+int sq_write1(struct store *st, struct arena *a, const char *sql,
+              const struct sq_val *vals, size_t n, sq_row_fn row, void *item,
+              size_t size, int none_notfound, size_t *changed,
+              const char *what);
+
+/* Reads the rows of a query into an arena array of size-byte items. */
+int sq_query_rows(struct store *st, struct arena *a, const char *sql,
+                  const struct sq_val *vals, size_t n, size_t size,
+                  sq_row_fn row, void **out, size_t *nout, const char *what);
+
+/* Reads the one row of a query into item; STORE_NOTFOUND without one. */
+int sq_query_one(struct store *st, struct arena *a, const char *sql,
+                 const struct sq_val *vals, size_t n, size_t size,
+                 sq_row_fn row, void *item, const char *what);
+
 /* --- operations ---------------------------------------------------------- */
 
 /* Each has the contract of the store.h function named store_ + the rest,
@@ -267,5 +323,54 @@ int sq_staff_token_get(struct store *st, struct arena *a,
 int sq_audit_add(struct store *st, struct store_audit *e);
 int sq_audit_list(struct store *st, struct arena *a, int64_t before_id,
                   size_t limit, struct store_audit **out, size_t *n);
+
+/* store_sqlite_mail.c */
+int sq_setting_init(struct store *st, struct arena *a, const char *key,
+                    const char *value, const char **out);
+int sq_newsletter_get(struct store *st, struct arena *a, int64_t id,
+                      struct store_newsletter *out);
+int sq_newsletter_get_by_slug(struct store *st, struct arena *a,
+                              const char *slug, struct store_newsletter *out);
+int sq_subscriber_upsert(struct store *st, const char *email, int64_t now,
+                         int64_t *id);
+int sq_subscriber_get(struct store *st, struct arena *a, int64_t id,
+                      struct store_subscriber *out);
+int sq_subscriber_get_by_email(struct store *st, struct arena *a,
+                               const char *email, struct store_subscriber *out);
+int sq_subscription_request(struct store *st, struct arena *a,
+                            int64_t subscriber_id, int64_t newsletter_id,
+                            int64_t now, const char *token,
+                            struct store_subscription *out);
+int sq_subscription_set(struct store *st, int64_t subscriber_id,
+                        int64_t newsletter_id, enum store_sub_state state,
+                        int64_t now, const char *token);
+int sq_subscriptions_of(struct store *st, struct arena *a,
+                        int64_t subscriber_id, struct store_subscription **out,
+                        size_t *n);
+int sq_subscriptions_purge(struct store *st, int64_t before, size_t *n);
+int sq_subscriptions_search(struct store *st, struct arena *a, const char *q,
+                            int64_t newsletter_id, int state, size_t limit,
+                            size_t offset, struct store_subscription **out,
+                            size_t *n, size_t *total);
+int sq_subscription_counts(struct store *st, int64_t newsletter_id,
+                           size_t counts[3]);
+int sq_subscription_daily(struct store *st, int64_t newsletter_id, int64_t now,
+                          size_t ndays, size_t *out);
+int sq_send_create(struct store *st, struct store_send *s);
+int sq_send_get(struct store *st, struct arena *a, int64_t id,
+                struct store_send *out);
+int sq_sends_list(struct store *st, struct arena *a, int64_t newsletter_id,
+                  size_t limit, struct store_send **out, size_t *n);
+int sq_outbox_progress(struct store *st, const char *send_id, size_t *sent,
+                       size_t *failed, size_t *pending);
+int sq_outbox_add(struct store *st, const char *send_id, int64_t subscriber_id,
+                  int64_t now);
+int sq_outbox_claim(struct store *st, struct arena *a, int64_t now,
+                    unsigned lease_s, size_t max, struct store_outbox **out,
+                    size_t *n);
+int sq_outbox_sent(struct store *st, int64_t id, int64_t now);
+int sq_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                    const char *error);
+int sq_outbox_fail(struct store *st, int64_t id, const char *error);
 
 #endif

@@ -5,7 +5,9 @@
  *
  * Each operation has the contract of its store.h function. Statements are
  * prepared per call, as the jobs queue's are (store_sqlite_ops.c): none is
- * on a public page's path. Connections and transactions come from
+ * on a public page's path; the helpers that do it (sq_prepare_bound,
+ * sq_exec_on, sq_write1, sq_query_*) are shared with store_sqlite_mail.c
+ * through store_sqlite.h. Connections and transactions come from
  * store_sqlite.c (store_sqlite.h).
  */
 #include <stdio.h>
@@ -19,21 +21,12 @@
 
 #define AUDIT_LIMIT 50 /* entries when store_audit_list asks for 0 */
 
-/* One parameter of a statement: text (NULL = SQL NULL) or an integer. */
-struct val {
-    const char *text; /* when is_text */
-    int64_t num;      /* otherwise */
-    int is_text;      /* 1 = text */
-};
-
-#define TXT(s) {(s), 0, 1}
-#define NUM(n) {NULL, (int64_t)(n), 0}
-#define NVALS(v) (sizeof(v) / sizeof((v)[0]))
+/* --- unprepared statements (store_sqlite.h) ----------------------------- */
 
 /* Prepares sql on c with vals[0..n) bound as ?1..; NULL (logged). Free
  * with sqlite3_finalize. */
-static sqlite3_stmt *prepare_bound(struct sq_conn *c, const char *sql,
-                                   const struct val *vals, size_t n)
+sqlite3_stmt *sq_prepare_bound(struct sq_conn *c, const char *sql,
+                               const struct sq_val *vals, size_t n)
 {
     sqlite3_stmt *s = NULL;
 
@@ -56,11 +49,11 @@ static sqlite3_stmt *prepare_bound(struct sq_conn *c, const char *sql,
  * *changed gets the rows it changed. With row, the first row it returns
  * (RETURNING, SELECT) is read into item (size bytes), and no row is
  * STORE_NOTFOUND. 0 or a sq_fail() code. */
-static int exec_on(struct sq_conn *c, struct arena *a, const char *sql,
-                   const struct val *vals, size_t n, sq_row_fn row,
-                   void *item, size_t size, size_t *changed, const char *what)
+int sq_exec_on(struct sq_conn *c, struct arena *a, const char *sql,
+               const struct sq_val *vals, size_t n, sq_row_fn row, void *item,
+               size_t size, size_t *changed, const char *what)
 {
-    sqlite3_stmt *s = prepare_bound(c, sql, vals, n);
+    sqlite3_stmt *s = sq_prepare_bound(c, sql, vals, n);
     int step, got = 0, rc;
 
     *changed = 0;
@@ -86,13 +79,12 @@ static int exec_on(struct sq_conn *c, struct arena *a, const char *sql,
 }
 
 /* Runs one write statement in a transaction of its own (a savepoint
- * inside store_tx_begin), as exec_on. When it changes no row, nothing is
+ * inside store_tx_begin), as sq_exec_on. When it changes no row, nothing is
  * committed and the result is STORE_NOTFOUND if none_notfound, else 0.
  * *changed (may be NULL) gets the rows changed. */
-static int write1(struct store *st, struct arena *a, const char *sql,
-                  const struct val *vals, size_t n, sq_row_fn row, void *item,
-                  size_t size, int none_notfound, size_t *changed,
-                  const char *what)
+int sq_write1(struct store *st, struct arena *a, const char *sql,
+              const struct sq_val *vals, size_t n, sq_row_fn row, void *item,
+              size_t size, int none_notfound, size_t *changed, const char *what)
 {
     struct sq_conn *c = sq_conn_get(sq_of(st));
     size_t rows = 0;
@@ -105,7 +97,7 @@ static int write1(struct store *st, struct arena *a, const char *sql,
     rc = sq_write_begin(c);
     if (rc != 0)
         return rc;
-    rc = exec_on(c, a, sql, vals, n, row, item, size, &rows, what);
+    rc = sq_exec_on(c, a, sql, vals, n, row, item, size, &rows, what);
     if (rc == 0 && rows == 0)
         rc = STORE_NOTFOUND; /* nothing to commit */
     rc = sq_write_end(c, rc);
@@ -117,10 +109,9 @@ static int write1(struct store *st, struct arena *a, const char *sql,
 }
 
 /* Reads the rows of a query into an arena array of size-byte items. */
-static int read_rows(struct store *st, struct arena *a, const char *sql,
-                     const struct val *vals, size_t n, size_t size,
-                     sq_row_fn row, void **out, size_t *nout,
-                     const char *what)
+int sq_query_rows(struct store *st, struct arena *a, const char *sql,
+                  const struct sq_val *vals, size_t n, size_t size,
+                  sq_row_fn row, void **out, size_t *nout, const char *what)
 {
     struct sq_conn *c = sq_conn_get(sq_of(st));
     sqlite3_stmt *s;
@@ -130,7 +121,7 @@ static int read_rows(struct store *st, struct arena *a, const char *sql,
     *nout = 0;
     if (!c)
         return STORE_ERROR;
-    s = prepare_bound(c, sql, vals, n);
+    s = sq_prepare_bound(c, sql, vals, n);
     if (!s)
         return STORE_ERROR;
     rc = sq_read_rows(c, a, s, size, row, out, nout, what);
@@ -139,9 +130,9 @@ static int read_rows(struct store *st, struct arena *a, const char *sql,
 }
 
 /* Reads the one row of a query into item; STORE_NOTFOUND without one. */
-static int read_one(struct store *st, struct arena *a, const char *sql,
-                    const struct val *vals, size_t n, size_t size,
-                    sq_row_fn row, void *item, const char *what)
+int sq_query_one(struct store *st, struct arena *a, const char *sql,
+                 const struct sq_val *vals, size_t n, size_t size,
+                 sq_row_fn row, void *item, const char *what)
 {
     struct sq_conn *c = sq_conn_get(sq_of(st));
     sqlite3_stmt *s;
@@ -149,7 +140,7 @@ static int read_one(struct store *st, struct arena *a, const char *sql,
 
     if (!c)
         return STORE_ERROR;
-    s = prepare_bound(c, sql, vals, n);
+    s = sq_prepare_bound(c, sql, vals, n);
     if (!s)
         return STORE_ERROR;
     rc = sq_read_one(c, a, s, size, row, item, what);
@@ -163,10 +154,10 @@ static int read_one(struct store *st, struct arena *a, const char *sql,
  * (ON DELETE CASCADE in 001). */
 int sq_post_delete(struct store *st, int64_t id)
 {
-    const struct val v[] = {NUM(id)};
+    const struct sq_val v[] = {SQ_NUM(id)};
 
-    return write1(st, NULL, "DELETE FROM posts WHERE id = ?1", v, NVALS(v),
-                  NULL, NULL, 0, 1, NULL, "delete post");
+    return sq_write1(st, NULL, "DELETE FROM posts WHERE id = ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "delete post");
 }
 
 int sq_picks_set(struct store *st, const int64_t *ids, size_t n)
@@ -180,13 +171,14 @@ int sq_picks_set(struct store *st, const int64_t *ids, size_t n)
     rc = sq_write_begin(c);
     if (rc != 0)
         return rc;
-    rc = exec_on(c, NULL,
-                 "UPDATE posts SET pick_order = 0 WHERE pick_order <> 0",
-                 NULL, 0, NULL, NULL, 0, &changed, "set picks");
+    rc = sq_exec_on(c, NULL,
+                    "UPDATE posts SET pick_order = 0 WHERE pick_order <> 0",
+                    NULL, 0, NULL, NULL, 0, &changed, "set picks");
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct val v[] = {NUM(ids[i]), NUM(i + 1)};
-        rc = exec_on(c, NULL, "UPDATE posts SET pick_order = ?2 WHERE id = ?1",
-                     v, NVALS(v), NULL, NULL, 0, &changed, "set picks");
+        const struct sq_val v[] = {SQ_NUM(ids[i]), SQ_NUM(i + 1)};
+        rc = sq_exec_on(c, NULL,
+                        "UPDATE posts SET pick_order = ?2 WHERE id = ?1", v,
+                        SQ_NVALS(v), NULL, NULL, 0, &changed, "set picks");
         if (rc == 0 && changed == 0)
             rc = STORE_NOTFOUND;
     }
@@ -225,17 +217,19 @@ int sq_revision_add(struct store *st, struct store_revision *r)
 {
     int64_t at = r->created_at ? r->created_at : (int64_t)time(NULL);
     int64_t id = 0;
-    const struct val v[] = {
-        NUM(r->post_id), TXT(r->title ? r->title : ""), TXT(r->standfirst),
-        TXT(r->markdown ? r->markdown : ""),
-        r->staff_id ? (struct val)NUM(r->staff_id) : (struct val)TXT(NULL),
-        NUM(at)};
-    int rc = write1(st, NULL,
-                    "INSERT INTO post_revisions (post_id, title, standfirst, "
-                    "markdown, author_id, created_at) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-                    v, NVALS(v), id_row, &id, sizeof id, 1, NULL,
-                    "add revision");
+    const struct sq_val v[] = {SQ_NUM(r->post_id),
+                               SQ_TXT(r->title ? r->title : ""),
+                               SQ_TXT(r->standfirst),
+                               SQ_TXT(r->markdown ? r->markdown : ""),
+                               r->staff_id ? (struct sq_val)SQ_NUM(r->staff_id)
+                                           : (struct sq_val)SQ_TXT(NULL),
+                               SQ_NUM(at)};
+    int rc = sq_write1(
+        st, NULL,
+        "INSERT INTO post_revisions (post_id, title, standfirst, "
+        "markdown, author_id, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        v, SQ_NVALS(v), id_row, &id, sizeof id, 1, NULL, "add revision");
 
     if (rc == 0) {
         r->id = id;
@@ -247,22 +241,24 @@ int sq_revision_add(struct store *st, struct store_revision *r)
 int sq_revisions_list(struct store *st, struct arena *a, int64_t post_id,
                       struct store_revision **out, size_t *n)
 {
-    const struct val v[] = {NUM(post_id)};
+    const struct sq_val v[] = {SQ_NUM(post_id)};
 
-    return read_rows(st, a,
-                     REVISION_SELECT "WHERE r.post_id = ?1 "
-                                     "ORDER BY r.created_at DESC, r.id DESC",
-                     v, NVALS(v), sizeof **out, revision_row, (void **)out, n,
-                     "list revisions");
+    return sq_query_rows(st, a,
+                         REVISION_SELECT
+                         "WHERE r.post_id = ?1 "
+                         "ORDER BY r.created_at DESC, r.id DESC",
+                         v, SQ_NVALS(v), sizeof **out, revision_row,
+                         (void **)out, n, "list revisions");
 }
 
 int sq_revision_get(struct store *st, struct arena *a, int64_t id,
                     struct store_revision *out)
 {
-    const struct val v[] = {NUM(id)};
+    const struct sq_val v[] = {SQ_NUM(id)};
 
-    return read_one(st, a, REVISION_SELECT "WHERE r.id = ?1", v, NVALS(v),
-                    sizeof *out, revision_row, out, "read revision");
+    return sq_query_one(st, a, REVISION_SELECT "WHERE r.id = ?1", v,
+                        SQ_NVALS(v), sizeof *out, revision_row, out,
+                        "read revision");
 }
 
 /* --- sessions ------------------------------------------------------------ */
@@ -280,66 +276,66 @@ static void session_row(struct arena *a, sqlite3_stmt *s, void *item)
 
 int sq_session_add(struct store *st, const struct store_session *se)
 {
-    const struct val v[] = {TXT(se->token_hash), NUM(se->staff_id),
-                            NUM(se->created_at), NUM(se->last_seen_at),
-                            NUM(se->expires_at)};
+    const struct sq_val v[] = {SQ_TXT(se->token_hash), SQ_NUM(se->staff_id),
+                               SQ_NUM(se->created_at), SQ_NUM(se->last_seen_at),
+                               SQ_NUM(se->expires_at)};
 
-    return write1(st, NULL,
-                  "INSERT INTO sessions (token_hash, staff_id, created_at, "
-                  "last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                  v, NVALS(v), NULL, NULL, 0, 0, NULL, "add session");
+    return sq_write1(st, NULL,
+                     "INSERT INTO sessions (token_hash, staff_id, created_at, "
+                     "last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "add session");
 }
 
 int sq_session_get(struct store *st, struct arena *a, const char *token_hash,
                    struct store_session *out)
 {
-    const struct val v[] = {TXT(token_hash)};
+    const struct sq_val v[] = {SQ_TXT(token_hash)};
 
     if (!token_hash)
         return STORE_NOTFOUND;
-    return read_one(st, a,
-                    "SELECT token_hash, staff_id, created_at, last_seen_at, "
-                    "expires_at FROM sessions WHERE token_hash = ?1",
-                    v, NVALS(v), sizeof *out, session_row, out,
-                    "read session");
+    return sq_query_one(
+        st, a,
+        "SELECT token_hash, staff_id, created_at, last_seen_at, "
+        "expires_at FROM sessions WHERE token_hash = ?1",
+        v, SQ_NVALS(v), sizeof *out, session_row, out, "read session");
 }
 
 int sq_session_touch(struct store *st, const char *token_hash,
                      int64_t last_seen_at)
 {
-    const struct val v[] = {TXT(token_hash), NUM(last_seen_at)};
+    const struct sq_val v[] = {SQ_TXT(token_hash), SQ_NUM(last_seen_at)};
 
-    return write1(st, NULL,
-                  "UPDATE sessions SET last_seen_at = ?2 "
-                  "WHERE token_hash = ?1",
-                  v, NVALS(v), NULL, NULL, 0, 1, NULL, "touch session");
+    return sq_write1(st, NULL,
+                     "UPDATE sessions SET last_seen_at = ?2 "
+                     "WHERE token_hash = ?1",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "touch session");
 }
 
 int sq_session_delete(struct store *st, const char *token_hash)
 {
-    const struct val v[] = {TXT(token_hash)};
+    const struct sq_val v[] = {SQ_TXT(token_hash)};
 
-    return write1(st, NULL, "DELETE FROM sessions WHERE token_hash = ?1", v,
-                  NVALS(v), NULL, NULL, 0, 1, NULL, "delete session");
+    return sq_write1(st, NULL, "DELETE FROM sessions WHERE token_hash = ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "delete session");
 }
 
 int sq_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n)
 {
-    const struct val v[] = {NUM(staff_id)};
+    const struct sq_val v[] = {SQ_NUM(staff_id)};
 
-    return write1(st, NULL, "DELETE FROM sessions WHERE staff_id = ?1", v,
-                  NVALS(v), NULL, NULL, 0, 0, n, "delete sessions");
+    return sq_write1(st, NULL, "DELETE FROM sessions WHERE staff_id = ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 0, n, "delete sessions");
 }
 
 int sq_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
                       size_t *n)
 {
-    const struct val v[] = {NUM(now), NUM(idle_before)};
+    const struct sq_val v[] = {SQ_NUM(now), SQ_NUM(idle_before)};
 
-    return write1(st, NULL,
-                  "DELETE FROM sessions WHERE expires_at <= ?1 "
-                  "OR last_seen_at < ?2",
-                  v, NVALS(v), NULL, NULL, 0, 0, n, "prune sessions");
+    return sq_write1(st, NULL,
+                     "DELETE FROM sessions WHERE expires_at <= ?1 "
+                     "OR last_seen_at < ?2",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 0, n, "prune sessions");
 }
 
 /* --- rate limits --------------------------------------------------------- */
@@ -356,50 +352,51 @@ static void count_row(struct arena *a, sqlite3_stmt *s, void *item)
 int sq_rate_hit(struct store *st, const char *key, int64_t now,
                 unsigned window_s, unsigned *count)
 {
-    const struct val v[] = {TXT(key), NUM(now), NUM(window_s)};
+    const struct sq_val v[] = {SQ_TXT(key), SQ_NUM(now), SQ_NUM(window_s)};
 
     *count = 0;
-    return write1(st, NULL,
-                  "INSERT INTO rate_limits (key, window_start, count) "
-                  "VALUES (?1, ?2, 1) ON CONFLICT (key) DO UPDATE SET "
-                  "count = CASE WHEN rate_limits.window_start <= ?2 - ?3 "
-                  "THEN 1 ELSE rate_limits.count + 1 END, "
-                  "window_start = CASE WHEN rate_limits.window_start <= "
-                  "?2 - ?3 THEN ?2 ELSE rate_limits.window_start END "
-                  "RETURNING count",
-                  v, NVALS(v), count_row, count, sizeof *count, 1, NULL,
-                  "count a hit");
+    return sq_write1(st, NULL,
+                     "INSERT INTO rate_limits (key, window_start, count) "
+                     "VALUES (?1, ?2, 1) ON CONFLICT (key) DO UPDATE SET "
+                     "count = CASE WHEN rate_limits.window_start <= ?2 - ?3 "
+                     "THEN 1 ELSE rate_limits.count + 1 END, "
+                     "window_start = CASE WHEN rate_limits.window_start <= "
+                     "?2 - ?3 THEN ?2 ELSE rate_limits.window_start END "
+                     "RETURNING count",
+                     v, SQ_NVALS(v), count_row, count, sizeof *count, 1, NULL,
+                     "count a hit");
 }
 
 int sq_rate_peek(struct store *st, const char *key, int64_t now,
                  unsigned window_s, unsigned *count)
 {
-    const struct val v[] = {TXT(key), NUM(now), NUM(window_s)};
+    const struct sq_val v[] = {SQ_TXT(key), SQ_NUM(now), SQ_NUM(window_s)};
     int rc;
 
     *count = 0;
-    rc = read_one(st, NULL,
-                  "SELECT CASE WHEN window_start <= ?2 - ?3 THEN 0 "
-                  "ELSE count END FROM rate_limits WHERE key = ?1",
-                  v, NVALS(v), sizeof *count, count_row, count,
-                  "read a rate limit");
+    rc = sq_query_one(st, NULL,
+                      "SELECT CASE WHEN window_start <= ?2 - ?3 THEN 0 "
+                      "ELSE count END FROM rate_limits WHERE key = ?1",
+                      v, SQ_NVALS(v), sizeof *count, count_row, count,
+                      "read a rate limit");
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
 int sq_rate_clear(struct store *st, const char *key)
 {
-    const struct val v[] = {TXT(key)};
+    const struct sq_val v[] = {SQ_TXT(key)};
 
-    return write1(st, NULL, "DELETE FROM rate_limits WHERE key = ?1", v,
-                  NVALS(v), NULL, NULL, 0, 0, NULL, "clear a rate limit");
+    return sq_write1(st, NULL, "DELETE FROM rate_limits WHERE key = ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "clear a rate limit");
 }
 
 int sq_rate_prune(struct store *st, int64_t before, size_t *n)
 {
-    const struct val v[] = {NUM(before)};
+    const struct sq_val v[] = {SQ_NUM(before)};
 
-    return write1(st, NULL, "DELETE FROM rate_limits WHERE window_start < ?1",
-                  v, NVALS(v), NULL, NULL, 0, 0, n, "prune rate limits");
+    return sq_write1(st, NULL,
+                     "DELETE FROM rate_limits WHERE window_start < ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 0, n, "prune rate limits");
 }
 
 /* --- staff tokens -------------------------------------------------------- */
@@ -419,43 +416,43 @@ static void token_row(struct arena *a, sqlite3_stmt *s, void *item)
 
 int sq_staff_token_add(struct store *st, const struct store_staff_token *t)
 {
-    const struct val v[] = {TXT(t->token_hash), NUM(t->staff_id),
-                            TXT(t->purpose), NUM(t->created_at),
-                            NUM(t->expires_at)};
+    const struct sq_val v[] = {SQ_TXT(t->token_hash), SQ_NUM(t->staff_id),
+                               SQ_TXT(t->purpose), SQ_NUM(t->created_at),
+                               SQ_NUM(t->expires_at)};
 
-    return write1(st, NULL,
-                  "INSERT INTO staff_tokens (" TOKEN_COLS ") "
-                  "VALUES (?1, ?2, ?3, ?4, ?5)",
-                  v, NVALS(v), NULL, NULL, 0, 0, NULL, "add staff token");
+    return sq_write1(st, NULL,
+                     "INSERT INTO staff_tokens (" TOKEN_COLS ") "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "add staff token");
 }
 
 /* DELETE ... RETURNING under the write lock: one caller gets the row. */
 int sq_staff_token_take(struct store *st, struct arena *a,
                         const char *token_hash, struct store_staff_token *out)
 {
-    const struct val v[] = {TXT(token_hash)};
+    const struct sq_val v[] = {SQ_TXT(token_hash)};
 
     if (!token_hash)
         return STORE_NOTFOUND;
-    return write1(st, a,
-                  "DELETE FROM staff_tokens WHERE token_hash = ?1 "
-                  "RETURNING " TOKEN_COLS,
-                  v, NVALS(v), token_row, out, sizeof *out, 1, NULL,
-                  "take staff token");
+    return sq_write1(st, a,
+                     "DELETE FROM staff_tokens WHERE token_hash = ?1 "
+                     "RETURNING " TOKEN_COLS,
+                     v, SQ_NVALS(v), token_row, out, sizeof *out, 1, NULL,
+                     "take staff token");
 }
 
 int sq_staff_token_get(struct store *st, struct arena *a,
                        const char *token_hash, struct store_staff_token *out)
 {
-    const struct val v[] = {TXT(token_hash)};
+    const struct sq_val v[] = {SQ_TXT(token_hash)};
 
     if (!token_hash)
         return STORE_NOTFOUND;
-    return read_one(st, a,
-                    "SELECT " TOKEN_COLS " FROM staff_tokens "
-                    "WHERE token_hash = ?1",
-                    v, NVALS(v), sizeof *out, token_row, out,
-                    "read staff token");
+    return sq_query_one(st, a,
+                        "SELECT " TOKEN_COLS " FROM staff_tokens "
+                        "WHERE token_hash = ?1",
+                        v, SQ_NVALS(v), sizeof *out, token_row, out,
+                        "read staff token");
 }
 
 /* --- audit log ----------------------------------------------------------- */
@@ -476,17 +473,19 @@ static void audit_row(struct arena *a, sqlite3_stmt *s, void *item)
 int sq_audit_add(struct store *st, struct store_audit *e)
 {
     int64_t id = 0;
-    const struct val v[] = {
-        NUM(e->at),
-        e->staff_id ? (struct val)NUM(e->staff_id) : (struct val)TXT(NULL),
-        TXT(e->actor ? e->actor : ""), TXT(e->action ? e->action : ""),
-        TXT(e->target ? e->target : ""), TXT(e->detail)};
-    int rc = write1(st, NULL,
-                    "INSERT INTO audit_log (at, staff_id, actor, action, "
-                    "target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                    "RETURNING id",
-                    v, NVALS(v), id_row, &id, sizeof id, 1, NULL,
-                    "add audit entry");
+    const struct sq_val v[] = {SQ_NUM(e->at),
+                               e->staff_id ? (struct sq_val)SQ_NUM(e->staff_id)
+                                           : (struct sq_val)SQ_TXT(NULL),
+                               SQ_TXT(e->actor ? e->actor : ""),
+                               SQ_TXT(e->action ? e->action : ""),
+                               SQ_TXT(e->target ? e->target : ""),
+                               SQ_TXT(e->detail)};
+    int rc = sq_write1(st, NULL,
+                       "INSERT INTO audit_log (at, staff_id, actor, action, "
+                       "target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "RETURNING id",
+                       v, SQ_NVALS(v), id_row, &id, sizeof id, 1, NULL,
+                       "add audit entry");
 
     if (rc == 0)
         e->id = id;
@@ -497,16 +496,17 @@ int sq_audit_list(struct store *st, struct arena *a, int64_t before_id,
                   size_t limit, struct store_audit **out, size_t *n)
 {
     /* one shape for both cases, so the rowid b-tree serves it */
-    const struct val v[] = {
-        NUM(before_id > 0 ? before_id : INT64_MAX),
-        NUM(limit == 0 ? AUDIT_LIMIT
-                       : limit > (size_t)INT64_MAX ? INT64_MAX
-                                                   : (int64_t)limit)};
+    const struct sq_val v[] = {SQ_NUM(before_id > 0 ? before_id : INT64_MAX),
+                               SQ_NUM(limit == 0 ? AUDIT_LIMIT
+                                      : limit > (size_t)INT64_MAX
+                                          ? INT64_MAX
+                                          : (int64_t)limit)};
 
-    return read_rows(st, a,
-                     "SELECT id, at, staff_id, actor, action, target, detail "
-                     "FROM audit_log WHERE id < ?1 "
-                     "ORDER BY id DESC LIMIT ?2",
-                     v, NVALS(v), sizeof **out, audit_row, (void **)out, n,
-                     "list audit log");
+    return sq_query_rows(
+        st, a,
+        "SELECT id, at, staff_id, actor, action, target, detail "
+        "FROM audit_log WHERE id < ?1 "
+        "ORDER BY id DESC LIMIT ?2",
+        v, SQ_NVALS(v), sizeof **out, audit_row, (void **)out, n,
+        "list audit log");
 }

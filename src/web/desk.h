@@ -76,4 +76,13 @@ int desk_staff(struct http_req *req, void *app);
 int desk_staff_change(struct http_req *req, void *app);
 int desk_audit_page(struct http_req *req, void *app);
 
+/* desk_mail.c: newsletters, sends and their progress, subscribers */
+int desk_newsletters(struct http_req *req, void *app);
+int desk_nl_send(struct http_req *req, void *app);
+int desk_send_page(struct http_req *req, void *app);
+int desk_send_progress(struct http_req *req, void *app);
+int desk_subscribers(struct http_req *req, void *app);
+int desk_subscribers_csv(struct http_req *req, void *app);
+int desk_subscribers_import(struct http_req *req, void *app);
+
 #endif

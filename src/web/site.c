@@ -21,6 +21,7 @@
 #include "web/desk.h"
 #include "web/live.h"
 #include "web/newsfeed.h"
+#include "web/newsletter.h"
 #include "web/pages.h"
 #include "web/web.h"
 
@@ -67,6 +68,18 @@ static const struct http_route routes[] = {
     {HTTP_POST, "/desk/staff/:id/", desk_staff_change},
     {HTTP_GET, "/desk/audit/", desk_audit_page},
     {HTTP_GET | HTTP_POST, "/desk/welcome/:token/", desk_welcome},
+    {HTTP_GET | HTTP_POST, "/desk/newsletters/", desk_newsletters},
+    {HTTP_GET | HTTP_POST, "/desk/newsletters/send", desk_nl_send},
+    {HTTP_GET, "/desk/sends/:id/", desk_send_page},
+    {HTTP_GET, "/desk/sends/:id/progress", desk_send_progress},
+    {HTTP_GET, "/desk/subscribers/", desk_subscribers},
+    {HTTP_GET, "/desk/subscribers.csv", desk_subscribers_csv},
+    {HTTP_POST, "/desk/subscribers/import", desk_subscribers_import,
+     BOUND_UPLOAD_BYTES},
+    {HTTP_POST, "/newsletters/:slug/subscribe", nl_page_subscribe},
+    {HTTP_GET, "/newsletters/confirm/", nl_page_confirm},
+    {HTTP_GET | HTTP_POST, "/newsletters/unsubscribe/", nl_page_unsubscribe},
+    {HTTP_GET | HTTP_POST, "/newsletters/preferences/", nl_page_preferences},
     {HTTP_GET, "/archive/", page_archive},
     {HTTP_GET, "/author/:slug/", page_author},
     {HTTP_GET, "/section/:slug/", page_tag},

@@ -30,14 +30,15 @@ def run(*args, **kw):
 class Server:
     """A running `newsroom serve DIR` on 127.0.0.1:PORT."""
 
-    def __init__(self, site_dir):
+    def __init__(self, site_dir, port=None, env=None):
         self.dir = site_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(os.path.join(site_dir, "server.log"), "w")
         self.proc = subprocess.Popen(
             [BIN, "serve", site_dir, "--listen", f"127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, **(env or {})))
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -67,6 +68,13 @@ class Server:
                 return r.status, r.headers, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.headers, e.read()
+
+    def kill9(self):
+        """Kills the server with SIGKILL (no clean shutdown) and waits."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
     def stop(self):
         if self.proc.poll() is None:

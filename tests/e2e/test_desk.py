@@ -6,8 +6,6 @@ that a refused action changed nothing in the database."""
 import os
 import re
 import shutil
-import sqlite3
-import subprocess
 import tempfile
 import time
 
@@ -15,63 +13,8 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from conftest import BIN, Server, run
-
-PASSWORD = "correct horse battery staple"
-ROLES = ["contributor", "author", "editor", "administrator"]
-
-
-def db(site):
-    return sqlite3.connect(os.path.join(site, "newsroom.db"))
-
-
-def q1(site, sql, *args):
-    con = db(site)
-    try:
-        return con.execute(sql, args).fetchone()
-    finally:
-        con.close()
-
-
-def add_user(site, email, role, name=None):
-    r = subprocess.run([BIN, "user", "add", site, "--email", email, "--name",
-                        name or role.title() + " Person", "--role", role],
-                       input=(PASSWORD + "\n").encode(), capture_output=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-
-
-class Desk:
-    """A browser-like client: cookies, and the CSRF token of the last page."""
-
-    def __init__(self, server):
-        self.s = requests.Session()
-        self.base = server.base
-        self.csrf = None
-
-    def get(self, path, **kw):
-        r = self.s.get(self.base + path, allow_redirects=kw.pop("follow", True),
-                       timeout=20, **kw)
-        m = re.search(r'name="csrf" value="([0-9a-f]{64})"', r.text)
-        if m:
-            self.csrf = m.group(1)
-        return r
-
-    def post(self, path, data=None, files=None, csrf=True, follow=False):
-        data = dict(data or {})
-        if csrf is True:
-            data.setdefault("csrf", self.csrf)
-        elif csrf:
-            data["csrf"] = csrf
-        return self.s.post(self.base + path, data=data, files=files,
-                           allow_redirects=follow, timeout=60)
-
-    def sign_in(self, email, password=PASSWORD):
-        self.get("/desk")
-        r = self.post("/desk/signin", {"email": email, "password": password})
-        if r.status_code == 303:
-            self.get("/desk/")
-        return r
+from conftest import Server, run
+from deskclient import PASSWORD, ROLES, Desk, add_user, db, desk_as, q1
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +49,6 @@ def srv(site):
         os.environ["NEWSROOM_JOB_TICK_MS"] = env_tick
     yield s
     s.stop()
-
-
-def desk_as(srv, role):
-    d = Desk(srv)
-    r = d.sign_in(role + "@example.org")
-    assert r.status_code == 303, r.text
-    return d
 
 
 def new_post(d, title, action="save", **fields):

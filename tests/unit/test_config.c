@@ -57,7 +57,8 @@ int main(void)
               strcmp(c.title, "A") == 0,
           "CRLF line endings accepted");
 
-    expect_error("title = ok\ntitel = Oops\n", "site.conf:2: unknown key 'titel'");
+    expect_error("title = ok\ntitel = Oops\n",
+                 "site.conf:2: unknown key 'titel'");
     expect_error("reading_speed = fast\n",
                  "site.conf:1: bad value for 'reading_speed'");
     expect_error("reading_speed = 5\n", "from 50 to 1000");
@@ -69,7 +70,8 @@ int main(void)
     expect_error("url = https://x.org/a?b\n", "url");
     expect_error("url = https://x.org/\r\nSet-Cookie: a\n",
                  "site.conf:2: expected 'key = value'");
-    expect_error("title = a\rSet-Cookie: b\n", "site.conf:1: control character");
+    expect_error("title = a\rSet-Cookie: b\n",
+                 "site.conf:1: control character");
     expect_error("language = English\n", "language");
     expect_error("listen = localhost\n", "listen");
     expect_error("listen = 1.2.3.4:70000\n", "listen");
@@ -92,6 +94,67 @@ int main(void)
     title[sizeof title - 1] = '\0';
     expect_error(title, "bad value for 'title'");
 
+    /* mail keys (docs/mail.md) */
+    config_defaults(&c);
+    CHECK(c.smtp_url[0] == '\0' && c.smtp_user[0] == '\0' &&
+              strcmp(c.smtp_starttls, "try") == 0 && c.mail_rate == 50 &&
+              c.mail_from[0] == '\0',
+          "mail defaults: no SMTP (.eml files), STARTTLS try, 50/s");
+    CHECK(parse(&c,
+                "smtp_url = smtps://mail.example.org:465\n"
+                "smtp_user = news@example.org\nsmtp_starttls = required\n"
+                "mail_rate = 10000\n"
+                "mail_from = The Valley Post <Desk@Valley.example>\n",
+                err, sizeof err) == 0,
+          "mail keys parse (%s)", err);
+    CHECK_STR(c.smtp_url, "smtps://mail.example.org:465", "smtp_url read");
+    CHECK_STR(c.smtp_user, "news@example.org", "smtp_user read");
+    CHECK_STR(c.smtp_starttls, "required", "smtp_starttls read");
+    CHECK(c.mail_rate == 10000, "mail_rate read");
+    char nm[256], ad[256];
+    config_mail_from(&c, nm, sizeof nm, ad, sizeof ad);
+    CHECK_STR(nm, "The Valley Post", "mail_from name");
+    CHECK_STR(ad, "Desk@Valley.example", "mail_from address");
+    CHECK(parse(&c, "smtp_url = smtp://[::1]:2525/\nsmtp_url =\n", err,
+                sizeof err) == 0 &&
+              c.smtp_url[0] == '\0',
+          "smtp_url may be emptied again (%s)", err);
+    CHECK(parse(&c, "smtp_url = smtp://127.0.0.1:2525\n", err, sizeof err) == 0,
+          "smtp://127.0.0.1:2525 accepted (%s)", err);
+    CHECK(parse(&c, "url = https://News.Example.org:8443/x\n", err,
+                sizeof err) == 0,
+          "url parses");
+    config_mail_from(&c, nm, sizeof nm, ad, sizeof ad);
+    CHECK(nm[0] == '\0' && strcmp(ad, "newsroom@news.example.org") == 0,
+          "default sender is newsroom@ the site's host (got %s)", ad);
+    config_defaults(&c);
+    config_mail_from(&c, nm, sizeof nm, ad, sizeof ad);
+    CHECK_STR(ad, "newsroom@localhost.invalid",
+              "default sender of a 127.0.0.1 site");
+    CHECK(parse(&c, "mail_from = desk@post.example\n", err, sizeof err) == 0,
+          "bare sender address accepted");
+    config_mail_from(&c, nm, sizeof nm, ad, sizeof ad);
+    CHECK(nm[0] == '\0' && strcmp(ad, "desk@post.example") == 0,
+          "bare sender read");
+    expect_error("smtp_url = http://mail.example.org\n",
+                 "site.conf:1: bad value for 'smtp_url'");
+    expect_error("smtp_url = smtp://user:secret@mail.example.org\n",
+                 "smtp_url");
+    expect_error("smtp_url = smtp://mail example.org\n", "smtp_url");
+    expect_error("smtp_url = smtp://mail.example.org:0\n", "smtp_url");
+    expect_error("smtp_url = smtp://mail.example.org:70000\n", "smtp_url");
+    expect_error("smtp_url = smtp://\n", "smtp_url");
+    expect_error("smtp_url = smtp://x.org\rRCPT TO:<a@b.c>\n",
+                 "control character");
+    expect_error("smtp_user = two words\n", "bad value for 'smtp_user'");
+    expect_error("smtp_starttls = maybe\n", "expected try, required or off");
+    expect_error("mail_rate = 0\n", "from 1 to 10000");
+    expect_error("mail_rate = 10001\n", "mail_rate");
+    expect_error("mail_from = not an address\n", "bad value for 'mail_from'");
+    expect_error("mail_from = Desk <desk@post.example\n", "mail_from");
+    expect_error("mail_from = Desk <desk@localhost>\n", "mail_from");
+    expect_error("mail_from = a@b@c.org\n", "mail_from");
+
     CHECK(config_load(&c, "/nonexistent/site.conf", err, sizeof err) == -1 &&
               strstr(err, "cannot open '/nonexistent/site.conf'"),
           "missing file named in the error");
@@ -104,6 +167,9 @@ int main(void)
     config_defaults(&c);
     snprintf(c.title, sizeof c.title, "%s", "Round Trip Times");
     c.reading_speed = 333;
+    snprintf(c.mail_from, sizeof c.mail_from, "%s",
+             "Round Trip <rt@times.example>");
+    c.mail_rate = 7;
     CHECK(config_write(&c, path, err, sizeof err) == 0, "config written");
     struct config back;
     config_defaults(&back);
@@ -111,6 +177,10 @@ int main(void)
               strcmp(back.title, "Round Trip Times") == 0 &&
               back.reading_speed == 333,
           "written config reads back (%s)", err);
+    CHECK(strcmp(back.mail_from, "Round Trip <rt@times.example>") == 0 &&
+              back.mail_rate == 7 && back.smtp_url[0] == '\0' &&
+              strcmp(back.smtp_starttls, "try") == 0,
+          "mail keys (empty smtp_url too) read back");
     CHECK(config_write(&c, path, err, sizeof err) == -1,
           "config_write refuses to overwrite");
     unlink(path);

@@ -58,3 +58,43 @@
     hint();
     refresh();
 })();
+
+/* Send progress (/desk/sends/ID/): polls the progress JSON every second
+   and updates the bar and the counts until nothing is pending. Without
+   JavaScript the page has a Refresh link. */
+(function () {
+    'use strict';
+    var box = document.getElementById('send-progress');
+    if (!box || box.getAttribute('data-done') || !window.fetch)
+        return;
+    var url = box.getAttribute('data-progress-url');
+    var bar = document.getElementById('send-bar');
+    function show(p) {
+        ['total', 'sent', 'failed', 'pending'].forEach(function (k) {
+            var el = box.querySelector('[data-count="' + k + '"]');
+            if (el && typeof p[k] === 'number')
+                el.textContent = String(p[k]);
+        });
+        if (bar) {
+            bar.max = p.total > 0 ? p.total : 1;
+            bar.value = p.total > 0 ? p.sent + p.failed : 1;
+        }
+    }
+    function poll() {
+        fetch(url, {credentials: 'same-origin', cache: 'no-store'})
+            .then(function (r) {
+                if (!r.ok)
+                    throw new Error('progress ' + r.status);
+                return r.json();
+            })
+            .then(function (p) {
+                show(p);
+                if (p.pending > 0)
+                    setTimeout(poll, 1000);
+                else
+                    box.setAttribute('data-done', '1');
+            })
+            .catch(function () { setTimeout(poll, 5000); });
+    }
+    setTimeout(poll, 1000);
+})();

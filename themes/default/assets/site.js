@@ -102,3 +102,51 @@
         })
         .catch(function () {});
 })();
+
+/* Newsletter sign-up in place: the form still posts without JavaScript;
+   with it, the answer ("Successfully subscribed", or what to fix) appears
+   in the form's live region and the page stays where it is. */
+(function () {
+    'use strict';
+    if (!window.fetch || !window.URLSearchParams)
+        return;
+    document.querySelectorAll('form.newsletter-form').forEach(function (form) {
+        var out = form.querySelector('.form-message');
+        if (!out)
+            return;
+        form.addEventListener('submit', function (e) {
+            e.preventDefault();
+            var button = form.querySelector('button[type="submit"]');
+            if (button)
+                button.disabled = true;
+            fetch(form.action, {
+                method: 'POST',
+                body: new URLSearchParams(new FormData(form)),
+                headers: {'Accept': 'application/json'},
+                credentials: 'same-origin'
+            }).then(function (r) {
+                return r.json();
+            }).then(function (j) {
+                out.textContent = '';
+                out.className = 'form-message ' + (j.ok ? 'ok' : 'error');
+                if (j.ok) {
+                    var t = document.createElement('strong');
+                    t.textContent = j.title;
+                    out.appendChild(t);
+                    out.appendChild(document.createTextNode(j.message));
+                    form.reset();
+                } else {
+                    out.textContent = j.error || 'Something went wrong.';
+                    var input = form.querySelector('input[type="email"]');
+                    if (input)
+                        input.focus();
+                }
+            }).catch(function () {
+                form.submit(); /* fall back to the plain post */
+            }).then(function () {
+                if (button)
+                    button.disabled = false;
+            });
+        });
+    });
+})();
