@@ -11,7 +11,7 @@
 CC ?= cc
 # build folder (make asan uses build-asan)
 B ?= build
-PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl
+PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl espeak-ng libxml-2.0
 CFLAGS ?= -O2 -g
 # -Wno-missing-field-initializers: route rows may leave max_body out (0 is
 # the default limit), like any C struct initialiser.
@@ -20,7 +20,7 @@ WARN := -std=c11 -Wall -Wextra -Wno-missing-field-initializers -Wshadow \
         -Wmissing-prototypes -Wformat=2 -Werror
 CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(B)/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions -lpthread -lm
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcmark-gfm-extensions -lmp3lame -lpthread -lm
 
 SITE ?= demo-site
 LISTEN ?= 127.0.0.1:8080
