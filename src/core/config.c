@@ -30,7 +30,10 @@ enum kind {
     SMTP_URL,
     USER,
     STARTTLS,
-    SENDER
+    SENDER,
+    ENGINE,
+    VOICE,
+    COMMAND
 };
 
 struct key {
@@ -76,6 +79,21 @@ static const struct key keys[] = {
     {"mail_from", SENDER, F(mail_from), 0, 0,
      "Sender of mail that has no newsletter sender, \"Name <address>\";\n"
      "# empty: newsroom@ the host of url"},
+    {"narration_engine", ENGINE, F(narration_engine), 0, 0,
+     "Narrated articles: espeak (built in), command (narration_command),\n"
+     "# or off"},
+    {"narration_voice", VOICE, F(narration_voice), 0, 0,
+     "espeak-ng voice, e.g. en-gb or uk; empty: from each article's "
+     "language"},
+    {"narration_speed", UINT, F(narration_speed), 80, 450,
+     "Narration speed in words per minute"},
+    {"narration_command", COMMAND, F(narration_command), 0, 0,
+     "For narration_engine = command: a shell command that reads the text\n"
+     "# on stdin and writes a WAV on stdout (docs/narration.md)"},
+    {"narration_timeout", UINT, F(narration_timeout), 10, 7200,
+     "Seconds a narration command may run before it is stopped"},
+    {"narration_kbps", UINT, F(narration_kbps), 32, 128,
+     "MP3 bit rate of narrations (speech: 48)"},
 };
 
 #undef F
@@ -96,6 +114,10 @@ void config_defaults(struct config *c)
     c->access_log = 0;
     snprintf(c->smtp_starttls, sizeof c->smtp_starttls, "%s", "try");
     c->mail_rate = 50;
+    snprintf(c->narration_engine, sizeof c->narration_engine, "%s", "espeak");
+    c->narration_speed = 165;
+    c->narration_timeout = 600;
+    c->narration_kbps = 48;
 }
 
 static int valid_url(const char *v)
@@ -297,6 +319,12 @@ static const char *expect(enum kind k)
         return "expected try, required or off";
     case SENDER:
         return "expected \"Name <address>\" or an address";
+    case ENGINE:
+        return "expected espeak, command or off";
+    case VOICE:
+        return "expected a voice name of letters, digits, - + _";
+    case COMMAND:
+        return "expected one line of text";
     default:
         return "expected text";
     }
@@ -362,6 +390,20 @@ static int set(struct config *c, const struct key *k, const char *v)
     case SENDER:
         if (!valid_sender(v))
             return -1;
+        break;
+    case ENGINE:
+        if (strcmp(v, "espeak") && strcmp(v, "command") && strcmp(v, "off"))
+            return -1;
+        break;
+    case VOICE:
+        if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-+_") != strlen(v))
+            return -1;
+        break;
+    case COMMAND:
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p < 0x20 && *p != '\t')
+                return -1;
         break;
     }
     if (strlen(v) >= k->size)

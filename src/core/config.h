@@ -25,13 +25,19 @@ struct config {
     int access_log;         /* 1 = one log line per request */
     /* mail (docs/mail.md); the SMTP password comes from the environment
      * (NEWSROOM_SMTP_PASSWORD), never from site.conf */
-    char smtp_url[512];     /* "smtp://host:port", "smtps://host:port", or ""
-                               = no SMTP: .eml files under DIR/mail/ */
-    char smtp_user[256];    /* AUTH user name, "" = no AUTH */
-    char smtp_starttls[16]; /* "try", "required" or "off" */
-    unsigned mail_rate;     /* messages per second per node, 1..10000 */
-    char mail_from[512];    /* "Name <addr>" or "addr"; "" = newsroom@ the
-                               host of url (see config_mail_from) */
+    char smtp_url[512];        /* "smtp://host:port", "smtps://host:port", or ""
+                                  = no SMTP: .eml files under DIR/mail/ */
+    char smtp_user[256];       /* AUTH user name, "" = no AUTH */
+    char smtp_starttls[16];    /* "try", "required" or "off" */
+    unsigned mail_rate;        /* messages per second per node, 1..10000 */
+    char mail_from[512];       /* "Name <addr>" or "addr"; "" = newsroom@ the
+                                  host of url (see config_mail_from) */
+    char narration_engine[16]; /* "espeak" (default), "command" or "off" */
+    char narration_voice[64];  /* espeak voice ("en-gb"); "" = by language */
+    unsigned narration_speed;  /* words per minute, 80..450 */
+    char narration_command[512]; /* the "command" engine's shell command */
+    unsigned narration_timeout;  /* seconds before a command is killed */
+    unsigned narration_kbps;     /* MP3 bit rate, 32..128 */
 };
 
 /* Fills every field with its default. */

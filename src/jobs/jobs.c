@@ -50,6 +50,8 @@ const struct job_kind job_kinds[] = {
     {"publish_due", job_publish_due, 3, 60},
     {"mail_outbox", job_mail_outbox, 3, MAIL_JOB_LEASE_S},
     {"nl_purge", job_nl_purge, 3, 60},
+    {"narrate", job_narrate, 5, NARRATE_LEASE_S},
+    {"narrate_missing", job_narrate_missing, 3, 60},
 };
 const size_t job_nkinds = sizeof job_kinds / sizeof job_kinds[0];
 
@@ -215,6 +217,9 @@ static void *ticker(void *arg)
         int rc = store_job_add(R.st, "publish_due", "", 0, "publish_due", NULL);
         if (rc == 0)
             job_runner_wake();
+        if (kind_find(R.kinds, R.nkinds, "narrate_missing"))
+            store_job_add(R.st, "narrate_missing", "", 0, "narrate_missing",
+                          NULL);
         if (kind_find(R.kinds, R.nkinds, "mail_outbox") &&
             store_job_add(R.st, "mail_outbox", "", 0, job_mail_key(), NULL) ==
                 0)

@@ -94,6 +94,20 @@ int job_mail_outbox(struct store *st, struct arena *a,
 int job_nl_purge(struct store *st, struct arena *a, const struct store_job *job,
                  char *err, size_t errlen);
 
+/* narrate_job.c: makes the audio version of one published post (payload:
+ * its id), unless its text, voice and engine are unchanged since the last
+ * one (docs/narration.md). */
+#define NARRATE_LEASE_S 1800 /* longer than the longest narration */
+struct store_post;
+int job_narrate(struct store *st, struct arena *a, const struct store_job *job,
+                char *err, size_t errlen);
+/* Queues narrate for published posts that have none (ticker). */
+int job_narrate_missing(struct store *st, struct arena *a,
+                        const struct store_job *job, char *err, size_t errlen);
+/* Queues narrate for post p (after it was published or its text changed);
+ * one job per version of its text. */
+void job_narrate_queue(struct store *st, const struct store_post *p);
+
 /* The publish_due kind's handler: publishes the scheduled posts whose time
  * has come (store_posts_publish_due). */
 int job_publish_due(struct store *st, struct arena *a,

@@ -228,6 +228,20 @@ struct store_ops {
     int (*outbox_retry)(struct store *st, int64_t id, int64_t next_at,
                         const char *error);
     int (*outbox_fail)(struct store *st, int64_t id, const char *error);
+
+    /* narrations (store.h, "narrations") */
+    int (*narration_save)(struct store *st, struct store_narration *n);
+    int (*narration_latest)(struct store *st, struct arena *a, int64_t post_id,
+                            struct store_narration *out);
+    int (*narration_ready)(struct store *st, struct arena *a, int64_t post_id,
+                           struct store_narration *out);
+    int (*narrations_prune)(struct store *st, struct arena *a, int64_t post_id,
+                            int64_t keep_id, const char ***files, size_t *n);
+    int (*episodes)(struct store *st, struct arena *a, size_t limit,
+                    struct store_episode **out, size_t *n);
+    int (*posts_unnarrated)(struct store *st, struct arena *a, size_t limit,
+                            int64_t **ids, size_t *n);
+    int (*post_set_narration_off)(struct store *st, int64_t post_id, int off);
 };
 
 /* The head of every backend's state. */

@@ -632,6 +632,48 @@ int store_outbox_fail(struct store *st, int64_t id, const char *error)
     return st->ops->outbox_fail(st, id, error);
 }
 
+/* --- narrations ---------------------------------------------------------- */
+
+int store_narration_save(struct store *st, struct store_narration *n)
+{
+    return st->ops->narration_save(st, n);
+}
+
+int store_narration_latest(struct store *st, struct arena *a, int64_t post_id,
+                           struct store_narration *out)
+{
+    return st->ops->narration_latest(st, a, post_id, out);
+}
+
+int store_narration_ready(struct store *st, struct arena *a, int64_t post_id,
+                          struct store_narration *out)
+{
+    return st->ops->narration_ready(st, a, post_id, out);
+}
+
+int store_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
+                           int64_t keep_id, const char ***files, size_t *n)
+{
+    return st->ops->narrations_prune(st, a, post_id, keep_id, files, n);
+}
+
+int store_episodes(struct store *st, struct arena *a, size_t limit,
+                   struct store_episode **out, size_t *n)
+{
+    return st->ops->episodes(st, a, limit, out, n);
+}
+
+int store_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
+                           int64_t **ids, size_t *n)
+{
+    return st->ops->posts_unnarrated(st, a, limit, ids, n);
+}
+
+int store_post_set_narration_off(struct store *st, int64_t post_id, int off)
+{
+    return st->ops->post_set_narration_off(st, post_id, off);
+}
+
 /* --- copying a whole database -------------------------------------------- */
 
 /* One table of the copy. late names a column referencing a table that

@@ -104,6 +104,7 @@ struct store_post {
     enum store_post_status status;
     int featured;              /* 1 = lead story candidate */
     unsigned pick_order;       /* Editors' Pick position 1.., 0 = not */
+    int narration_off;         /* 1 = no audio version for this post */
     unsigned words;            /* body words */
     unsigned reading_minutes;  /* from content/reading */
     int64_t feature_image_id;  /* store_image id, or 0 */
@@ -648,6 +649,62 @@ int store_jobs_prune(struct store *st, int64_t before, size_t *n);
  * (status becomes published; updated_at and the rest stay). *n (may be
  * NULL) gets how many. No write is committed when none is due. */
 int store_posts_publish_due(struct store *st, int64_t now, size_t *n);
+
+/* --- narrations: the audio version of a post (docs/store.md) ------------
+ * narration_off in struct store_post is read by every post read and
+ * written by store_post_save. Narration writes move store_version() on
+ * every backend: the article page shows the player. */
+
+enum store_narration_state {
+    STORE_NARRATION_PENDING,
+    STORE_NARRATION_READY,
+    STORE_NARRATION_FAILED
+};
+struct store_narration {
+    int64_t id; /* 0 until stored */
+    int64_t post_id;
+    const char *source_hash; /* hash of the text, voice and engine */
+    const char *file; /* path under media/ ("audio/slug-1a2b.mp3"), or NULL */
+    int64_t duration_ms;
+    int64_t bytes;     /* file size */
+    const char *voice; /* "espeak:en-gb", "command" */
+    enum store_narration_state state;
+    const char *error;  /* why it failed, or NULL */
+    int64_t created_at; /* when this row was made or last changed */
+};
+/* Inserts or updates the row of (post_id, source_hash, voice) (unique in
+ * 001): every field but id is written; sets n->id. */
+int store_narration_save(struct store *st, struct store_narration *n);
+/* The newest narration of a post in any state (created_at, id DESC);
+ * STORE_NOTFOUND when none. */
+int store_narration_latest(struct store *st, struct arena *a, int64_t post_id,
+                           struct store_narration *out);
+/* The newest READY narration of a post; STORE_NOTFOUND. */
+int store_narration_ready(struct store *st, struct arena *a, int64_t post_id,
+                          struct store_narration *out);
+/* Deletes every narration row of a post except keep_id (old versions);
+ * *files (in a; may be NULL) gets the files of the deleted READY rows so
+ * the caller removes them; *n their count. */
+int store_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
+                           int64_t keep_id, const char ***files, size_t *n);
+/* One entry of the podcast feed: a ready narration and its post. */
+struct store_episode {
+    struct store_narration nar;
+    const char *slug, *title, *excerpt, *standfirst; /* the post's */
+    int64_t published_at, updated_at;
+    const char *authors; /* display names joined with ", " ("" if none) */
+};
+/* The newest READY narrations of published posts (one per post: its newest
+ * ready one), by the post's published_at DESC, at most limit (0 = 50). */
+int store_episodes(struct store *st, struct arena *a, size_t limit,
+                   struct store_episode **out, size_t *n);
+/* Ids of published posts with narration_off = 0 and no narration row at
+ * all, oldest published first, at most limit (0 = 50): the ones to
+ * narrate. */
+int store_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
+                           int64_t **ids, size_t *n);
+/* Sets posts.narration_off. STORE_NOTFOUND. */
+int store_post_set_narration_off(struct store *st, int64_t post_id, int off);
 
 /* --- copying a whole database (newsroom migrate) ------------------------- */
 

@@ -103,8 +103,9 @@ static const struct stmt_def stmt_defs[S__MAX] = {
          "meta_description, language, status, featured, pick_order, words, "
          "reading_minutes, feature_image_id, feature_alt, feature_caption, "
          "feature_credit, created_at, published_at, updated_at, markdown, "
-         "html, plaintext) VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-         "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
+         "html, plaintext, narration_off) VALUES ($2, $3, $4, $5, $6, "
+         "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
+         "$20, $21, $22, $23, $24) "
          "RETURNING id",
          "i"},
     /* created_at ($18) never changes after the insert */
@@ -115,7 +116,7 @@ static const struct stmt_def stmt_defs[S__MAX] = {
          "words = $12, reading_minutes = $13, feature_image_id = $14, "
          "feature_alt = $15, feature_caption = $16, feature_credit = $17, "
          "published_at = $19, updated_at = $20, markdown = $21, html = $22, "
-         "plaintext = $23 WHERE id = $1",
+         "plaintext = $23, narration_off = $24 WHERE id = $1",
          "i----------------i"},
     [S_POST_BY_SLUG] = {"SELECT " POST_COLS POST_BODY_COLS POST_FROM
                         " WHERE p.slug = $1",
@@ -921,6 +922,13 @@ static const struct store_ops pg_ops = {
     .outbox_sent = pg_outbox_sent,
     .outbox_retry = pg_outbox_retry,
     .outbox_fail = pg_outbox_fail,
+    .narration_save = pg_narration_save,
+    .narration_latest = pg_narration_latest,
+    .narration_ready = pg_narration_ready,
+    .narrations_prune = pg_narrations_prune,
+    .episodes = pg_episodes,
+    .posts_unnarrated = pg_posts_unnarrated,
+    .post_set_narration_off = pg_post_set_narration_off,
 };
 
 /* --- one-statement helpers (store_pg.h) ----------------------------------- */

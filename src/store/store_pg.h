@@ -1,5 +1,5 @@
 /*
- * store_pg.h - the PostgreSQL backend's state, shared by its six files;
+ * store_pg.h - the PostgreSQL backend's state, shared by its seven files;
  * internal to src/store/.
  *
  * store_pg.c has connections, statements, transactions and the store_ops
@@ -9,6 +9,7 @@
  * store_pg_desk.c the editorial desk's (post delete, picks, revisions,
  * sessions, rate limits, staff tokens, audit log); store_pg_mail.c the
  * mail operations (subscribers, subscriptions, sends, the outbox);
+ * store_pg_audio.c the narrations (audio versions of posts);
  * store_pg_setup.c connects, applies the schema_pg/ migrations and runs
  * the listener thread behind store_version(). store_pg.c's DESIGN comment
  * explains the whole.
@@ -415,5 +416,19 @@ int pg_outbox_sent(struct store *st, int64_t id, int64_t now);
 int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
                     const char *error);
 int pg_outbox_fail(struct store *st, int64_t id, const char *error);
+
+/* store_pg_audio.c */
+int pg_narration_save(struct store *st, struct store_narration *n);
+int pg_narration_latest(struct store *st, struct arena *a, int64_t post_id,
+                        struct store_narration *out);
+int pg_narration_ready(struct store *st, struct arena *a, int64_t post_id,
+                       struct store_narration *out);
+int pg_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
+                        int64_t keep_id, const char ***files, size_t *n);
+int pg_episodes(struct store *st, struct arena *a, size_t limit,
+                struct store_episode **out, size_t *n);
+int pg_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
+                        int64_t **ids, size_t *n);
+int pg_post_set_narration_off(struct store *st, int64_t post_id, int off);
 
 #endif

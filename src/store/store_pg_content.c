@@ -178,6 +178,7 @@ static void read_post(struct arena *a, const PGresult *r, int row,
     p->published_at = pg_col_int(r, row, 18);
     p->updated_at = pg_col_int(r, row, 19);
     p->feature_image = read_image(a, r, row, COL_POST_IMAGE);
+    p->narration_off = pg_col_int(r, row, COL_POST_NARRATION_OFF) != 0;
     if (body) {
         p->markdown = pg_col_text(a, r, row, COL_POST_BODY);
         p->html = pg_col_text(a, r, row, COL_POST_BODY + 1);
@@ -222,6 +223,7 @@ static void bind_post(struct pg_params *p, const void *obj)
     pg_param_text_or(p, 21, po->markdown, "");
     pg_param_text_or(p, 22, po->html, "");
     pg_param_text_or(p, 23, po->plaintext, "");
+    pg_param_int(p, 24, po->narration_off ? 1 : 0);
 }
 
 static void correction_row(struct arena *a, const PGresult *r, int row,

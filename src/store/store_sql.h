@@ -28,12 +28,13 @@
     "p.meta_description, p.language, p.status, p.featured, p.pick_order, "     \
     "p.words, p.reading_minutes, p.feature_image_id, p.feature_alt, "          \
     "p.feature_caption, p.feature_credit, p.created_at, p.published_at, "      \
-    "p.updated_at, " IMAGE_COLS("fi")
+    "p.updated_at, " IMAGE_COLS("fi") ", p.narration_off"
 #define POST_BODY_COLS ", p.markdown, p.html, p.plaintext"
 #define POST_FROM                                                              \
     " FROM posts p LEFT JOIN images fi ON fi.id = p.feature_image_id"
-#define COL_POST_IMAGE 20 /* first image column in POST_COLS */
-#define COL_POST_BODY 27  /* first body column */
+#define COL_POST_IMAGE 20         /* first image column in POST_COLS */
+#define COL_POST_NARRATION_OFF 27 /* narration_off (schema 006) */
+#define COL_POST_BODY 28          /* first body column */
 
 #define AUTHOR_COLS                                                            \
     "a.id, a.slug, a.name, a.role, a.email, a.location, a.bio, "               \
@@ -191,6 +192,37 @@ static inline int store_sql_sub_state_parse(const char *s)
         if (strcmp(s, store_sql_sub_state_name(i)) == 0)
             return i;
     return -1;
+}
+
+/* --- narrations (store_sqlite_audio.c, store_pg_audio.c) ---------------- */
+
+/* A narration's columns, in struct store_narration's order; n is the
+ * table's alias. */
+#define NARRATION_COLS                                                         \
+    "n.id, n.post_id, n.source_hash, n.file, n.duration_ms, n.bytes, "         \
+    "n.voice, n.state, n.error, n.created_at"
+#define NNARRATION_COLS 10
+#define EPISODES_LIMIT 50   /* rows when store_episodes asks for 0 */
+#define UNNARRATED_LIMIT 50 /* rows when store_posts_unnarrated asks 0 */
+
+/* The text stored for a narration state, NULL when it is not one. */
+static inline const char *store_sql_nar_state_name(int state)
+{
+    return state == STORE_NARRATION_PENDING  ? "pending"
+           : state == STORE_NARRATION_READY  ? "ready"
+           : state == STORE_NARRATION_FAILED ? "failed"
+                                             : NULL;
+}
+
+/* The state stored as text s; STORE_NARRATION_PENDING for NULL or
+ * unknown. */
+static inline enum store_narration_state
+store_sql_nar_state_parse(const char *s)
+{
+    for (int i = 0; s && i <= STORE_NARRATION_FAILED; i++)
+        if (strcmp(s, store_sql_nar_state_name(i)) == 0)
+            return (enum store_narration_state)i;
+    return STORE_NARRATION_PENDING;
 }
 
 #endif

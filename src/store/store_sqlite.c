@@ -77,8 +77,9 @@ static const char *const stmt_sql[S__MAX] = {
         "meta_description, language, status, featured, pick_order, words, "
         "reading_minutes, feature_image_id, feature_alt, feature_caption, "
         "feature_credit, created_at, published_at, updated_at, markdown, "
-        "html, plaintext) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+        "html, plaintext, narration_off) VALUES (?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21, ?22, ?23, ?24)",
     /* created_at (?18) never changes after the insert */
     [S_POST_UPDATE] =
         "UPDATE posts SET slug = ?2, title = ?3, standfirst = ?4, "
@@ -87,7 +88,7 @@ static const char *const stmt_sql[S__MAX] = {
         "words = ?12, reading_minutes = ?13, feature_image_id = ?14, "
         "feature_alt = ?15, feature_caption = ?16, feature_credit = ?17, "
         "published_at = ?19, updated_at = ?20, markdown = ?21, html = ?22, "
-        "plaintext = ?23 WHERE id = ?1",
+        "plaintext = ?23, narration_off = ?24 WHERE id = ?1",
     [S_POST_BY_SLUG] = "SELECT " POST_COLS POST_BODY_COLS POST_FROM
                        " WHERE p.slug = ?1",
     [S_POST_BY_ID] = "SELECT " POST_COLS POST_BODY_COLS POST_FROM
@@ -888,4 +889,11 @@ static const struct store_ops sqlite_ops = {
     .outbox_sent = sq_outbox_sent,
     .outbox_retry = sq_outbox_retry,
     .outbox_fail = sq_outbox_fail,
+    .narration_save = sq_narration_save,
+    .narration_latest = sq_narration_latest,
+    .narration_ready = sq_narration_ready,
+    .narrations_prune = sq_narrations_prune,
+    .episodes = sq_episodes,
+    .posts_unnarrated = sq_posts_unnarrated,
+    .post_set_narration_off = sq_post_set_narration_off,
 };

@@ -1,5 +1,5 @@
 /*
- * store_sqlite.h - the SQLite backend's state, shared by its five files;
+ * store_sqlite.h - the SQLite backend's state, shared by its six files;
  * internal to src/store/.
  *
  * store_sqlite.c holds connections, statements, transactions, migrations
@@ -9,7 +9,8 @@
  * store_copy; store_sqlite_desk.c the editorial desk's (post delete,
  * picks, revisions, sessions, rate limits, staff tokens, audit log), and
  * the unprepared-statement helpers it shares with store_sqlite_mail.c,
- * the mail operations (subscribers, subscriptions, sends, the outbox).
+ * the mail operations (subscribers, subscriptions, sends, the outbox),
+ * and store_sqlite_audio.c, the narrations (audio versions of posts).
  * store_sqlite.c's DESIGN comment explains the whole.
  *
  * Names: functions shared between the files start with sq_; the
@@ -372,5 +373,19 @@ int sq_outbox_sent(struct store *st, int64_t id, int64_t now);
 int sq_outbox_retry(struct store *st, int64_t id, int64_t next_at,
                     const char *error);
 int sq_outbox_fail(struct store *st, int64_t id, const char *error);
+
+/* store_sqlite_audio.c */
+int sq_narration_save(struct store *st, struct store_narration *n);
+int sq_narration_latest(struct store *st, struct arena *a, int64_t post_id,
+                        struct store_narration *out);
+int sq_narration_ready(struct store *st, struct arena *a, int64_t post_id,
+                       struct store_narration *out);
+int sq_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
+                        int64_t keep_id, const char ***files, size_t *n);
+int sq_episodes(struct store *st, struct arena *a, size_t limit,
+                struct store_episode **out, size_t *n);
+int sq_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
+                        int64_t **ids, size_t *n);
+int sq_post_set_narration_off(struct store *st, int64_t post_id, int off);
 
 #endif

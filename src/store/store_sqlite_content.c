@@ -165,6 +165,7 @@ static void read_post(struct arena *a, sqlite3_stmt *st, struct store_post *p,
     p->published_at = sq_col_int(st, 18);
     p->updated_at = sq_col_int(st, 19);
     p->feature_image = read_image(a, st, COL_POST_IMAGE);
+    p->narration_off = sq_col_int(st, COL_POST_NARRATION_OFF) != 0;
     if (body) {
         p->markdown = sq_col_text(a, st, COL_POST_BODY);
         p->html = sq_col_text(a, st, COL_POST_BODY + 1);
@@ -205,7 +206,8 @@ static int bind_post(sqlite3_stmt *st, const void *obj)
            sq_bind_int(st, 20, p->updated_at) |
            sq_bind_text_or(st, 21, p->markdown, "") |
            sq_bind_text_or(st, 22, p->html, "") |
-           sq_bind_text_or(st, 23, p->plaintext, "");
+           sq_bind_text_or(st, 23, p->plaintext, "") |
+           sq_bind_int(st, 24, p->narration_off ? 1 : 0);
 }
 
 static void correction_row(struct arena *a, sqlite3_stmt *st, void *item)

@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "content/post.h"
 #include "core/arena.h"
 #include "core/bounds.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "jobs/jobs.h"
 #include "media/img.h"
 #include "web/app.h"
 
@@ -420,6 +422,9 @@ static const char *done_message(const char *done)
         {"staff", "Account saved."},
         {"password", "Password set. Sign in with it."},
         {"signed-out", "You are signed out."},
+        {"audio", "The audio version is being made; it appears here and on "
+                  "the article when ready."},
+        {"audio-off", "This article has no audio version now."},
     };
     for (size_t i = 0; done && i < sizeof msgs / sizeof msgs[0]; i++)
         if (strcmp(done, msgs[i][0]) == 0)
@@ -546,6 +551,46 @@ static int post_list(struct desk_req *d)
 }
 
 /* ---- the editor --------------------------------------------------------- */
+
+/* Queues the audio version of post id when it is live (the job does
+ * nothing when its text is unchanged). */
+static void narrate_if_live(struct desk_req *d, int64_t id)
+{
+    struct store_post p;
+
+    if (store_post_get(d->app->st, d->a, id, &p) == STORE_OK &&
+        p.status == STORE_POST_PUBLISHED && !p.narration_off)
+        job_narrate_queue(d->app->st, &p);
+}
+
+/* The narration's state for the editor: {state, duration, error, url}. */
+static json_t *narration_json(struct desk_req *d, const struct store_post *p)
+{
+    struct store_narration n;
+
+    if (p->narration_off)
+        return json_pack("{s:s, s:b}", "state", "off", "is_off", 1);
+    if (store_narration_latest(d->app->st, d->a, p->id, &n) != STORE_OK)
+        return p->status == STORE_POST_PUBLISHED
+                   ? json_pack("{s:s, s:b}", "state", "pending", "is_pending",
+                               1)
+                   : json_pack("{s:s}", "state", "none");
+    const char *state = n.state == STORE_NARRATION_READY    ? "ready"
+                        : n.state == STORE_NARRATION_FAILED ? "failed"
+                                                            : "pending";
+    json_t *j = json_pack("{s:s, s:s?}", "state", state, "error", n.error);
+    json_object_set_new(j, arena_printf(d->a, "is_%s", state), json_true());
+    if (n.state == STORE_NARRATION_READY) {
+        json_object_set_new(
+            j, "url", json_string(arena_printf(d->a, "/media/%s", n.file)));
+        json_object_set_new(
+            j, "duration",
+            json_string(arena_printf(d->a, "%lld:%02lld",
+                                     (long long)(n.duration_ms / 60000),
+                                     (long long)(n.duration_ms / 1000 % 60))));
+    }
+    return j;
+}
 
 /* Reads the editor form into in and *intent. 0, or DESK_INVALID with err. */
 static int read_post_form(struct desk_req *d, struct desk_post_input *in,
@@ -763,6 +808,7 @@ static int editor_page(struct desk_req *d, int status,
         json_object_set_new(e, "has_corrections",
                             json_boolean(json_array_size(cors) > 0));
         json_object_set_new(e, "corrections", cors);
+        json_object_set_new(e, "narration", narration_json(d, stored));
     }
     json_object_set_new(data, "editor", e);
     return desk_render(d, status, "edit", data);
@@ -838,6 +884,7 @@ int desk_post_submit(struct http_req *req, void *app)
         return desk_fail(&d, rc, err);
     if (rc != DESK_OK)
         return editor_page(&d, desk_status(rc), &in, sp, err, NULL);
+    narrate_if_live(&d, id);
     return http_resp_redirect(req, 303,
                               arena_printf(d.a, "/desk/posts/%lld/?done=%s",
                                            (long long)id, intent_done(intent)));
@@ -924,6 +971,7 @@ int desk_revision_back(struct http_req *req, void *app)
                                    d.app->cfg.reading_speed, err, sizeof err);
     if (rc != DESK_OK)
         return rc == DESK_ERROR ? -1 : desk_fail(&d, rc, err);
+    narrate_if_live(&d, id);
     return http_resp_redirect(
         req, 303,
         arena_printf(d.a, "/desk/posts/%lld/?done=restored", (long long)id));
@@ -984,6 +1032,49 @@ int desk_edit_link(struct http_req *req, void *app)
         body = arena_printf(a, "{\"edit_url\":\"/desk/posts/%lld/\"}",
                             (long long)p.id);
     return http_resp_send(req, 200, "application/json", body, strlen(body));
+}
+
+int desk_post_narration(struct http_req *req, void *app)
+{
+    struct desk_req d;
+    struct store_post p;
+    const char **files = NULL;
+    size_t nfiles = 0;
+    int sent;
+
+    if (desk_enter(req, app, &d, &sent) < 0 || load_post(&d, &p, &sent) < 0)
+        return sent;
+    if (!desk_can(&d.who, DESK_POST_EDIT, &p))
+        return desk_fail(&d, DESK_FORBIDDEN,
+                         "Your role does not allow you to change this "
+                         "post's audio.");
+    const char *action = desk_field(&d, "action");
+    int off = strcmp(action, "off") == 0;
+    if (!off && strcmp(action, "on") != 0 && strcmp(action, "regenerate") != 0)
+        return desk_fail(&d, DESK_INVALID,
+                         "Unknown action; use the form's "
+                         "buttons.");
+    if (store_post_set_narration_off(d.app->st, p.id, off) != STORE_OK)
+        return -1;
+    if (off || strcmp(action, "regenerate") == 0) {
+        /* forget the old audio (and its files): regenerate makes it anew */
+        if (store_narrations_prune(d.app->st, d.a, p.id, 0, &files, &nfiles) !=
+            STORE_OK)
+            return -1;
+        for (size_t i = 0; i < nfiles; i++)
+            if (files[i] && !strstr(files[i], ".."))
+                unlink(arena_printf(d.a, "%s/%s", d.app->media_dir, files[i]));
+    }
+    if (!off)
+        narrate_if_live(&d, p.id);
+    desk_audit(d.app->st, d.a, &d.who, d.now,
+               off ? "narration.off" : "narration.regenerate",
+               arena_printf(d.a, "post %lld '%s'", (long long)p.id, p.slug),
+               NULL);
+    return http_resp_redirect(req, 303,
+                              arena_printf(d.a, "/desk/posts/%lld/?done=%s",
+                                           (long long)p.id,
+                                           off ? "audio-off" : "audio"));
 }
 
 /* ---- invitation and reset links ---------------------------------------- */

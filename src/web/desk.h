@@ -64,6 +64,8 @@ int desk_post_correct(struct http_req *req, void *app);
 int desk_revision_view(struct http_req *req, void *app);
 int desk_revision_back(struct http_req *req, void *app);
 int desk_preview(struct http_req *req, void *app);
+/* POST /desk/posts/:id/narration: action regenerate, off or on. */
+int desk_post_narration(struct http_req *req, void *app);
 int desk_edit_link(struct http_req *req, void *app);
 int desk_welcome(struct http_req *req, void *app);
 

@@ -24,6 +24,7 @@
 #include "render/date.h"
 #include "render/md.h"
 #include "render/tmpl.h"
+#include "render/xml.h"
 #include "web/app.h"
 #include "web/cache.h"
 #include "web/newsfeed.h"
@@ -302,50 +303,6 @@ int page_live_update(struct http_req *req, void *ctx)
                                  (long long)(lu.at + 1), (long long)id)));
     json_object_set_new(d, "update", u);
     return render_page(app, req, 200, "update", d);
-}
-
-/* Appends s to out escaped for XML 1.0 text and attribute values: & < > "
- * ' as entities. Bytes that are not well-formed UTF-8 and characters XML
- * 1.0 does not allow (controls other than tab, LF and CR; U+FFFE, U+FFFF)
- * are left out. */
-static void xml_add(struct buf *out, const char *s)
-{
-    size_t n = strlen(s), i = 0, run = 0;
-
-    while (i < n) {
-        uint32_t cp = 0;
-        size_t k = str_utf8_decode(s + i, n - i, &cp);
-        const char *ent = NULL;
-        int drop = k == 0 ||
-                   (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-                   cp == 0xFFFE || cp == 0xFFFF;
-        if (!drop) {
-            ent = cp == '&'    ? "&amp;"
-                  : cp == '<'  ? "&lt;"
-                  : cp == '>'  ? "&gt;"
-                  : cp == '"'  ? "&quot;"
-                  : cp == '\'' ? "&apos;"
-                               : NULL;
-            if (!ent) {
-                i += k;
-                continue;
-            }
-        }
-        buf_add(out, s + run, i - run);
-        if (ent)
-            buf_adds(out, ent);
-        i += k ? k : 1;
-        run = i;
-    }
-    buf_add(out, s + run, i - run);
-}
-
-/* <name>escaped text</name> and a newline. */
-static void xml_elem(struct buf *out, const char *name, const char *text)
-{
-    buf_printf(out, "<%s>", name);
-    xml_add(out, text);
-    buf_printf(out, "</%s>\n", name);
 }
 
 /* The RFC 822 date of t for RSS (the RFC 1123 form, GMT), in a. */

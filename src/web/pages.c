@@ -20,6 +20,7 @@
 #include "web/app.h"
 #include "web/cache.h"
 #include "web/pages.h"
+#include "web/podcast.h"
 
 #define HOME_LATEST 9   /* cards under the lead story */
 #define SECTION_CARDS 3 /* cards per section block on the front page */
@@ -298,6 +299,10 @@ json_t *view_article(struct web_app *app, struct arena *a,
     json_object_set_new(post, "has_corrections",
                         json_boolean(json_array_size(corr) > 0));
     json_object_set_new(post, "corrections", corr);
+    struct store_narration nar;
+    if (p.id && !p.narration_off &&
+        store_narration_ready(app->st, a, p.id, &nar) == STORE_OK && nar.file)
+        json_object_set_new(post, "audio", podcast_audio(a, &nar));
     json_object_set_new(d, "post", post);
     add_rails(app, a, d, p.slug);
     return d;

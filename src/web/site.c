@@ -23,6 +23,7 @@
 #include "web/newsfeed.h"
 #include "web/newsletter.h"
 #include "web/pages.h"
+#include "web/podcast.h"
 #include "web/web.h"
 
 /* Without a trailing slash, a page address gets one (301); anything else
@@ -58,6 +59,7 @@ static const struct http_route routes[] = {
     {HTTP_POST, "/desk/posts/:id/", desk_post_submit, BOUND_UPLOAD_BYTES},
     {HTTP_POST, "/desk/posts/:id/delete", desk_post_remove},
     {HTTP_POST, "/desk/posts/:id/corrections", desk_post_correct},
+    {HTTP_POST, "/desk/posts/:id/narration", desk_post_narration},
     {HTTP_GET, "/desk/posts/:id/revisions/:rev/", desk_revision_view},
     {HTTP_POST, "/desk/posts/:id/revisions/:rev/restore", desk_revision_back},
     {HTTP_GET | HTTP_POST, "/desk/picks/", desk_picks},
@@ -88,6 +90,7 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/news-feed/", page_newsfeed},
     {HTTP_GET, "/news-feed/feed.json", feed_live_json},
     {HTTP_GET, "/news-feed/rss.xml", feed_live_rss},
+    {HTTP_GET, "/podcast.xml", podcast_feed},
     {HTTP_GET, "/news-feed/:id/", page_live_update},
     {HTTP_GET, "/assets/*", files_serve_asset},
     {HTTP_GET, "/media/*", files_serve_media},

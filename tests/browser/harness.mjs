@@ -2,7 +2,7 @@
 // binary on a free loopback port, and Debian's Chromium through
 // playwright-core. stop() ends what start() began, by PID.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,8 @@ export async function start(prefix) {
   env.dir = mkdtempSync(path.join(tmpdir(), prefix));
   env.site = path.join(env.dir, 'site');
   execFileSync(BIN, ['init', env.site, '--demo'], { stdio: 'ignore' });
+  // no narration of the demo's articles under the browser tests' timing
+  appendFileSync(path.join(env.site, 'site.conf'), '\nnarration_engine = off\n');
   env.port = await freePort();
   env.base = `http://127.0.0.1:${env.port}`;
   env.serve = () => spawn(BIN, ['serve', env.site, '--listen', `127.0.0.1:${env.port}`],

@@ -22,9 +22,23 @@ def free_port():
 
 
 def run(*args, **kw):
-    """Runs newsroom with args; returns the CompletedProcess (text)."""
-    return subprocess.run([BIN, *args], capture_output=True, text=True,
-                          timeout=kw.pop("timeout", 120), **kw)
+    """Runs newsroom with args; returns the CompletedProcess (text).
+    A site made with `init` gets narration_engine = off (narrating the
+    demo's articles would load the CPU under unrelated timing tests);
+    tests of narration turn it back on with narrate_on()."""
+    r = subprocess.run([BIN, *args], capture_output=True, text=True,
+                       timeout=kw.pop("timeout", 120), **kw)
+    if (args and args[0] == "init" and r.returncode == 0 and len(args) > 1
+            and os.path.isfile(os.path.join(args[1], "site.conf"))):
+        with open(os.path.join(args[1], "site.conf"), "a") as f:
+            f.write("\nnarration_engine = off\n")
+    return r
+
+
+def narrate_on(site_dir, extra=""):
+    """Lets a test site narrate its articles again (see run)."""
+    with open(os.path.join(site_dir, "site.conf"), "a") as f:
+        f.write("\nnarration_engine = espeak\n" + extra)
 
 
 class Server:

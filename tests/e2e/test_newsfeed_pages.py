@@ -226,9 +226,13 @@ def test_live_blog_posting(server):
 def test_feeds_are_discoverable(server):
     for path in ("/", "/archive/", "/news-feed/"):
         doc = soup(server, path)
-        alt = {l["type"]: l["href"] for l in doc.find_all("link", rel="alternate")}
-        assert alt["application/feed+json"] == "/news-feed/feed.json"
-        assert alt["application/rss+xml"] == "/news-feed/rss.xml"
+        alt = {}
+        for link in doc.find_all("link", rel="alternate"):
+            alt.setdefault(link["type"], []).append(link["href"])
+        assert alt["application/feed+json"] == ["/news-feed/feed.json"]
+        # the News Feed's RSS, and the podcast's
+        assert "/news-feed/rss.xml" in alt["application/rss+xml"]
+        assert "/podcast.xml" in alt["application/rss+xml"]
     # the News Feed box links to the permalinks
     home = soup(server, "/")
     links = [a["href"] for a in home.find_all("a", class_="update-permalink")]

@@ -3089,8 +3089,30 @@ static void contract_copy(struct store *st, const char *url)
               "copy: the source has mail rows");
     }
 
+    /* narrations (006) */
+    {
+        struct store_narration nr = {.post_id = p.id,
+                                     .source_hash = "h",
+                                     .voice = "espeak:en",
+                                     .state = STORE_NARRATION_READY,
+                                     .file = "audio/copied.mp3",
+                                     .bytes = 4321,
+                                     .error = "was slow"};
+        CHECK(store_narration_save(src, &nr) == 0 &&
+                  store_post_set_narration_off(src, p.id, 1) == 0,
+              "copy: the source has a narration");
+    }
     CHECK(store_copy(src, st, 0, count_progress, &calls) == 0,
           "copy: into an empty store");
+    {
+        struct store_narration nr;
+        struct store_post po;
+        CHECK(
+            store_narration_ready(st, &a, p.id, &nr) == 0 && nr.bytes == 4321 &&
+                nr.error && strcmp(nr.error, "was slow") == 0 &&
+                store_post_get(st, &a, p.id, &po) == 0 && po.narration_off == 1,
+            "copy: narrations keep bytes and error, posts narration_off");
+    }
     CHECK(calls > 0, "copy: progress is reported");
     CHECK(store_post_get_by_slug(st, &a, "copied", &got) == 0 &&
               got.id == p.id && got.nauthors == 1 && got.ntags == 1 &&
@@ -3170,6 +3192,252 @@ static void contract_copy(struct store *st, const char *url)
     arena_release(&a);
 }
 
+/* --- narrations (schema 006) --------------------------------------------- */
+
+/* "a,b" from the slugs of episodes. */
+static const char *episode_slugs(struct arena *a, const struct store_episode *e,
+                                 size_t n)
+{
+    const char *s = "";
+    for (size_t i = 0; i < n; i++)
+        s = arena_printf(a, "%s%s%s", s, i ? "," : "", e[i].slug);
+    return s;
+}
+
+static struct store_narration mknar(int64_t post_id, const char *hash,
+                                    enum store_narration_state state,
+                                    const char *file, int64_t at)
+{
+    struct store_narration n;
+
+    memset(&n, 0, sizeof n);
+    n.post_id = post_id;
+    n.source_hash = hash;
+    n.voice = "espeak:en-gb";
+    n.state = state;
+    n.file = file;
+    n.created_at = at;
+    return n;
+}
+
+static void contract_narration_off(struct store *st, const char *url)
+{
+    struct store_post p = mkpost("quiet", STORE_POST_PUBLISHED, 10), got;
+    struct store_post *list;
+    struct store_post_query q = published();
+    struct arena a;
+    size_t n;
+
+    (void)url;
+    arena_init(&a);
+    p.narration_off = 1;
+    CHECK(store_post_save(st, &p, NULL, 0, NULL, 0) == 0,
+          "narration off: a post saves with narration_off");
+    CHECK(store_post_get(st, &a, p.id, &got) == 0 && got.narration_off == 1 &&
+              store_post_get_by_slug(st, &a, "quiet", &got) == 0 &&
+              got.narration_off == 1,
+          "narration_off = 1 round-trips through save and get");
+    CHECK(store_posts_list(st, &a, &q, &list, &n, NULL) == 0 && n == 1 &&
+              list[0].narration_off == 1,
+          "post lists read narration_off too");
+    p.narration_off = 0;
+    CHECK(store_post_save(st, &p, NULL, 0, NULL, 0) == 0 &&
+              store_post_get(st, &a, p.id, &got) == 0 && got.narration_off == 0,
+          "saving the post with narration_off = 0 turns audio back on");
+    CHECK(store_post_set_narration_off(st, p.id, 1) == 0 &&
+              store_post_get(st, &a, p.id, &got) == 0 &&
+              got.narration_off == 1 && strcmp(got.title, "quiet") == 0 &&
+              strcmp(got.html, p.html) == 0,
+          "set_narration_off turns audio off and leaves the rest");
+    CHECK(store_post_set_narration_off(st, p.id, 1) == 0,
+          "setting the same value again is no error");
+    CHECK(store_post_set_narration_off(st, p.id, 0) == 0 &&
+              store_post_get(st, &a, p.id, &got) == 0 && got.narration_off == 0,
+          "set_narration_off turns audio back on");
+    CHECK(store_post_set_narration_off(st, p.id + 100, 1) == STORE_NOTFOUND,
+          "set_narration_off on a missing post is not found");
+    arena_release(&a);
+}
+
+static void contract_narrations(struct store *st, const char *url)
+{
+    struct store_author ana = {.slug = "ana", .name = "Ana Lima"};
+    struct store_author ben = {.slug = "ben", .name = "Ben Okafor"};
+    struct store_post old = mkpost("old", STORE_POST_PUBLISHED, 100);
+    struct store_post fresh = mkpost("new", STORE_POST_PUBLISHED, 200);
+    struct store_post draft = mkpost("draft", STORE_POST_DRAFT, 0);
+    struct store_post off = mkpost("off", STORE_POST_PUBLISHED, 150);
+    struct store_post bare = mkpost("bare", STORE_POST_PUBLISHED, 50);
+    struct store_post bare2 = mkpost("bare2", STORE_POST_PUBLISHED, 60);
+    struct store_post waiting = mkpost("waiting", STORE_POST_PUBLISHED, 70);
+    struct store_narration n1, n1b, n2, n3, n4, n5, n6, other, got;
+    struct store *other_st;
+    char err[256];
+    struct store_episode *ep;
+    const char **files;
+    int64_t *ids, byline[2];
+    struct arena a;
+    uint64_t v;
+    size_t n;
+
+    arena_init(&a);
+    store_author_save(st, &ana);
+    store_author_save(st, &ben);
+    byline[0] = ben.id;
+    byline[1] = ana.id;
+    old.standfirst = "The dek";
+    off.narration_off = 1;
+    CHECK(store_post_save(st, &old, byline, 2, NULL, 0) == 0 &&
+              store_post_save(st, &fresh, &ana.id, 1, NULL, 0) == 0 &&
+              store_post_save(st, &draft, &ana.id, 1, NULL, 0) == 0 &&
+              store_post_save(st, &off, NULL, 0, NULL, 0) == 0 &&
+              store_post_save(st, &bare, NULL, 0, NULL, 0) == 0 &&
+              store_post_save(st, &bare2, NULL, 0, NULL, 0) == 0 &&
+              store_post_save(st, &waiting, NULL, 0, NULL, 0) == 0,
+          "narrations: the posts save");
+
+    CHECK(store_narration_latest(st, &a, old.id, &got) == STORE_NOTFOUND &&
+              store_narration_ready(st, &a, old.id, &got) == STORE_NOTFOUND,
+          "a post without narrations has no latest or ready one");
+    n1 = mknar(old.id, "h1", STORE_NARRATION_PENDING, NULL, 10);
+    v = store_version(st);
+    CHECK(store_narration_save(st, &n1) == 0 && n1.id > 0,
+          "a pending narration saves and gets an id");
+    CHECK(version_moves(st, v),
+          "saving a narration moves the store version (page caches)");
+    CHECK(store_narration_latest(st, &a, old.id, &got) == 0 &&
+              got.id == n1.id && got.state == STORE_NARRATION_PENDING &&
+              got.file == NULL && got.error == NULL &&
+              strcmp(got.source_hash, "h1") == 0 &&
+              strcmp(got.voice, "espeak:en-gb") == 0 && got.created_at == 10,
+          "the latest narration is the pending one, as saved");
+    CHECK(store_narration_ready(st, &a, old.id, &got) == STORE_NOTFOUND,
+          "a pending narration is not ready");
+
+    n1b = mknar(old.id, "h1", STORE_NARRATION_READY, "audio/old-1.mp3", 20);
+    n1b.duration_ms = 61000;
+    n1b.bytes = 123456;
+    CHECK(store_narration_save(st, &n1b) == 0 && n1b.id == n1.id &&
+              store_table_rows(st, "narrations") == 1,
+          "saving the same post, hash and voice updates the row");
+    CHECK(store_narration_ready(st, &a, old.id, &got) == 0 && got.id == n1.id &&
+              got.state == STORE_NARRATION_READY && got.file &&
+              strcmp(got.file, "audio/old-1.mp3") == 0 &&
+              got.duration_ms == 61000 && got.bytes == 123456 &&
+              got.created_at == 20,
+          "the update wrote file, duration, bytes, state and time");
+    other = mknar(old.id, "h1", STORE_NARRATION_PENDING, NULL, 5);
+    other.voice = "command";
+    CHECK(store_narration_save(st, &other) == 0 && other.id != n1.id,
+          "another voice for the same text is a row of its own");
+
+    n2 = mknar(old.id, "h2", STORE_NARRATION_FAILED, "audio/partial.mp3", 30);
+    n2.error = "espeak-ng exited with status 1";
+    CHECK(store_narration_save(st, &n2) == 0, "a failed narration saves");
+    CHECK(store_narration_latest(st, &a, old.id, &got) == 0 &&
+              got.id == n2.id && got.state == STORE_NARRATION_FAILED &&
+              got.error && strcmp(got.error, n2.error) == 0,
+          "the latest is the failed one, with why it failed");
+    CHECK(store_narration_ready(st, &a, old.id, &got) == 0 && got.id == n1.id,
+          "the ready one is still the older ready narration");
+    n2.error = NULL;
+    n2.state = STORE_NARRATION_PENDING;
+    CHECK(store_narration_save(st, &n2) == 0 &&
+              store_narration_latest(st, &a, old.id, &got) == 0 &&
+              got.id == n2.id && got.error == NULL &&
+              got.state == STORE_NARRATION_PENDING,
+          "a retry clears the error");
+    n2.error = "espeak-ng exited with status 1";
+    n2.state = STORE_NARRATION_FAILED;
+    store_narration_save(st, &n2);
+
+    n3 = mknar(old.id, "h3", STORE_NARRATION_READY, "audio/old-3.mp3", 40);
+    n3.bytes = 2000;
+    n4 = mknar(fresh.id, "h4", STORE_NARRATION_READY, "audio/new-4.mp3", 15);
+    n5 = mknar(draft.id, "h5", STORE_NARRATION_READY, "audio/draft.mp3", 16);
+    n6 = mknar(waiting.id, "h6", STORE_NARRATION_PENDING, NULL, 17);
+    CHECK(store_narration_save(st, &n3) == 0 &&
+              store_narration_save(st, &n4) == 0 &&
+              store_narration_save(st, &n5) == 0 &&
+              store_narration_save(st, &n6) == 0,
+          "narrations of several posts save");
+    CHECK(store_narration_ready(st, &a, old.id, &got) == 0 && got.id == n3.id &&
+              store_narration_latest(st, &a, old.id, &got) == 0 &&
+              got.id == n3.id,
+          "a newer ready narration is both latest and ready");
+    got = mknar(old.id, "h9", (enum store_narration_state)7, NULL, 1);
+    CHECK(store_narration_save(st, &got) == STORE_ERROR,
+          "a narration with an unknown state is refused");
+
+    CHECK(store_episodes(st, &a, 0, &ep, &n) == 0 &&
+              strcmp(episode_slugs(&a, ep, n), "new,old") == 0,
+          "episodes: published posts only, newest published first (%s)",
+          episode_slugs(&a, ep, n));
+    CHECK(n == 2 && ep[1].nar.id == n3.id && ep[1].nar.bytes == 2000 &&
+              strcmp(ep[1].nar.file, "audio/old-3.mp3") == 0 &&
+              ep[0].nar.id == n4.id,
+          "episodes: one per post, its newest ready narration");
+    CHECK(n == 2 && strcmp(ep[1].title, "old") == 0 &&
+              strcmp(ep[1].excerpt, "excerpt") == 0 && ep[1].standfirst &&
+              strcmp(ep[1].standfirst, "The dek") == 0 &&
+              ep[1].published_at == 100 && ep[0].standfirst == NULL,
+          "episodes: the post's title, excerpt, standfirst and date");
+    CHECK_STR(n == 2 ? ep[1].authors : NULL, "Ben Okafor, Ana Lima",
+              "episodes: authors joined in byline order");
+    CHECK_STR(n == 2 ? ep[0].authors : NULL, "Ana Lima",
+              "episodes: a single author");
+    CHECK(store_episodes(st, &a, 1, &ep, &n) == 0 && n == 1 &&
+              strcmp(ep[0].slug, "new") == 0,
+          "episodes: at most limit");
+
+    CHECK(store_posts_unnarrated(st, &a, 0, &ids, &n) == 0 && n == 2 &&
+              ids[0] == bare.id && ids[1] == bare2.id,
+          "unnarrated: published, not switched off, without any "
+          "narration row, oldest first (%zu)",
+          n);
+    CHECK(store_posts_unnarrated(st, &a, 1, &ids, &n) == 0 && n == 1 &&
+              ids[0] == bare.id,
+          "unnarrated: at most limit");
+    store_post_set_narration_off(st, off.id, 0);
+    CHECK(store_posts_unnarrated(st, &a, 0, &ids, &n) == 0 && n == 3 &&
+              ids[2] == off.id,
+          "unnarrated: a post switched back on is to narrate again");
+
+    CHECK(store_narrations_prune(st, &a, old.id, n3.id, &files, &n) == 0 &&
+              n == 1 && strcmp(files[0], "audio/old-1.mp3") == 0,
+          "prune: the files of the deleted ready rows, not the failed one's");
+    CHECK(store_narration_latest(st, &a, old.id, &got) == 0 &&
+              got.id == n3.id &&
+              store_narration_ready(st, &a, old.id, &got) == 0 &&
+              got.id == n3.id && store_table_rows(st, "narrations") == 4,
+          "prune: keep_id stays, other posts' narrations stay");
+    CHECK(store_narrations_prune(st, &a, old.id, n3.id, &files, &n) == 0 &&
+              n == 0,
+          "prune: nothing more to delete");
+    CHECK(store_narrations_prune(st, &a, fresh.id, 0, NULL, &n) == 0 &&
+              n == 1 &&
+              store_narration_latest(st, &a, fresh.id, &got) == STORE_NOTFOUND,
+          "prune: keep_id 0 deletes them all; files may be NULL");
+    CHECK(store_episodes(st, &a, 0, &ep, &n) == 0 && n == 1 &&
+              strcmp(ep[0].slug, "old") == 0,
+          "episodes: a post without ready narrations drops out");
+    other_st = store_open(url, err, sizeof err);
+    CHECK(other_st != NULL, "narrations: a second handle opens");
+    if (other_st) {
+        n4.id = 0;
+        CHECK(version_settles(st), "narrations: the version settles");
+        v = store_version(st);
+        CHECK(store_narration_save(other_st, &n4) == 0 && version_moves(st, v),
+              "a narration made by another process (the worker) moves "
+              "this one's version: pages with the player are rebuilt");
+        store_close(other_st);
+    }
+    CHECK(store_post_delete(st, old.id) == 0 &&
+              store_narration_latest(st, &a, old.id, &got) == STORE_NOTFOUND,
+          "deleting a post deletes its narrations");
+    arena_release(&a);
+}
+
 /* --- running the contract on each backend -------------------------------- */
 
 static void run_contract(const char *backend, int (*new_db)(char *, size_t),
@@ -3237,6 +3505,8 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"sends", contract_sends},
         {"outbox", contract_outbox},
         {"outbox claimed once", contract_outbox_concurrency},
+        {"narration off", contract_narration_off},
+        {"narrations", contract_narrations},
         {"table list", contract_table_list},
         {"copy", contract_copy},
     };
