@@ -5,6 +5,9 @@
 # Usage:
 #   scripts/pg.sh [start] [DATADIR]   prints postgresql://newsroom@127.0.0.1:PORT/newsroom
 #   scripts/pg.sh stop DATADIR        stops that server, removes DATADIR
+#   scripts/pg.sh down DATADIR        stops that server, keeps DATADIR
+#   scripts/pg.sh up DATADIR          starts it again, same port and data
+#   scripts/pg.sh restart DATADIR     down, then up (an outage drill)
 #
 # start makes DATADIR (default: a new /tmp/newsroom-pg-XXXXXX), runs initdb
 # in DATADIR/data with trust authentication for local connections (logs in
@@ -31,6 +34,11 @@ bindir() {
     [ -n "$d" ] && { dirname "$d"; return; }
     say "cannot find pg_ctl: install the postgresql package (scripts/deps.sh test)"
     exit 1
+}
+
+# owner_of DIR: sets owner to the user that owns DIR.
+owner_of() {
+    owner=$(stat -c %U "$1")
 }
 
 # as_owner CMD...: runs CMD as the user that owns the data directory.
@@ -85,6 +93,7 @@ start() {
             exit 1
         fi
     done
+    echo "$port" >"$dir/port"
     if ! as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U newsroom \
         newsroom >&2; then
         say "cannot create the database"
@@ -94,6 +103,53 @@ start() {
     say "postgresql $(basename "$(dirname "$bin")") on 127.0.0.1:$port, data in $dir"
     say "stop it with: scripts/pg.sh stop $dir"
     echo "postgresql://newsroom@127.0.0.1:$port/newsroom"
+}
+
+# server_start DIR PORT: pg_ctl start on an existing data directory.
+server_start() {
+    as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $2 \
+            -c unix_socket_directories='$1' -c fsync=off \
+            -c synchronous_commit=off -c full_page_writes=off \
+            -c max_connections=200" start >/dev/null 2>&1
+}
+
+# down DIR: fast shutdown of DIR's server (open connections are cut);
+# the data and the port stay for up.
+down() {
+    dir=$1
+    if [ ! -f "$dir/port" ]; then
+        say "'$dir' is not a directory made by scripts/pg.sh"
+        exit 1
+    fi
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    pid=$(head -n 1 "$dir/data/postmaster.pid")
+    kill -INT "$pid" 2>/dev/null || true
+    n=0
+    while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "postgresql (pid $pid) did not stop"
+        exit 1
+    fi
+}
+
+# up DIR: starts DIR's server again on the port it had.
+up() {
+    dir=$1
+    if [ ! -f "$dir/port" ]; then
+        say "'$dir' is not a directory made by scripts/pg.sh"
+        exit 1
+    fi
+    bin=$(bindir)
+    owner_of "$dir"
+    if ! server_start "$dir" "$(cat "$dir/port")"; then
+        say "cannot start postgresql again; its log:"
+        tail -n 20 "$dir/server.log" >&2 || true
+        exit 1
+    fi
 }
 
 stop() {
@@ -127,6 +183,14 @@ start)
 stop)
     [ $# -eq 2 ] || { say "usage: scripts/pg.sh stop DATADIR"; exit 2; }
     stop "$2"
+    ;;
+down | up | restart)
+    [ $# -eq 2 ] || { say "usage: scripts/pg.sh $1 DATADIR"; exit 2; }
+    case $1 in
+    down) down "$2" ;;
+    up) up "$2" ;;
+    restart) down "$2" && up "$2" ;;
+    esac
     ;;
 *)
     # a data directory given without "start"

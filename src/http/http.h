@@ -48,7 +48,6 @@ enum http_method {
  * sending anything: the layer then answers 500. app is cfg->app. */
 typedef int (*http_handler_fn)(struct http_req *req, void *app);
 
-
 /*
  * One row of the routes table. Patterns are matched against the decoded
  * path, in table order:
@@ -89,6 +88,10 @@ struct http_config {
                                       0 = BOUND_SSE_HEARTBEAT_S */
     unsigned sse_max_streams;      /* open streams per hub before 503;
                                       0 = BOUND_SSE_STREAMS */
+    http_handler_fn gate;          /* runs before every handler (and not_found):
+                                      returns 0 to go on, or the status of the
+                                      response it sent instead (e.g. with
+                                      http_error()); NULL = none */
 };
 
 /*

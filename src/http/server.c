@@ -454,8 +454,12 @@ static const char *parse_form(struct http_req *req)
 
 static void call_handler(struct http_req *req, http_handler_fn fn)
 {
-    int rc = fn(req, req->srv->cfg.app);
+    http_handler_fn gate = req->srv->cfg.gate;
+    int rc;
 
+    if (gate && gate(req, req->srv->cfg.app) != 0 && req->status)
+        return;
+    rc = fn(req, req->srv->cfg.app);
     if (req->status)
         return;
     if (rc >= 0)

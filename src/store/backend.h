@@ -29,6 +29,7 @@ struct store_ops {
     void (*close)(struct store *st);
     uint64_t (*version)(struct store *st);
     int (*schema_version)(struct store *st);
+    int (*available)(struct store *st); /* NULL = always 1 */
     int (*tx_begin)(struct store *st);
     int (*tx_commit)(struct store *st);
     void (*tx_rollback)(struct store *st);
@@ -242,6 +243,11 @@ struct store_ops {
     int (*posts_unnarrated)(struct store *st, struct arena *a, size_t limit,
                             int64_t **ids, size_t *n);
     int (*post_set_narration_off)(struct store *st, int64_t post_id, int off);
+
+    /* full-text search (store.h, "search") */
+    int (*search)(struct store *st, struct arena *a,
+                  const struct store_search_query *q,
+                  struct store_search_hit **out, size_t *n, size_t *total);
 };
 
 /* The head of every backend's state. */
@@ -268,6 +274,33 @@ int store_migrations(struct store_migration *out, size_t max);
  * (SQLite, what store_migrations reads) or "schema_pg/" (PostgreSQL). */
 int store_migrations_in(const char *dir, struct store_migration *out,
                         size_t max);
+
+/* --- search, shared by the backends (store_search.c) -------------------- */
+
+#define STORE_SEARCH_QUERY_BYTES 300 /* bytes of a query looked at */
+#define STORE_SEARCH_TERMS_MAX 16    /* terms of a query kept */
+#define STORE_SEARCH_MARK_ON '\x01'  /* snippet sentinels around a hit */
+#define STORE_SEARCH_MARK_OFF '\x02'
+
+/* What a reader typed, as plain terms the backends AND together. */
+struct store_search_terms {
+    char *term[STORE_SEARCH_TERMS_MAX]; /* a word, or a quoted phrase's
+                                           words joined by single spaces;
+                                           only ASCII letters, digits, valid
+                                           UTF-8 and spaces */
+    size_t n;                           /* terms, 0 = nothing to find */
+};
+
+/* Splits q (NULL = "", only its first STORE_SEARCH_QUERY_BYTES bytes)
+ * into t, terms in a. Never fails: operators, punctuation and broken
+ * UTF-8 separate words; paired double quotes make a phrase. */
+void store_search_terms(struct arena *a, const char *q,
+                        struct store_search_terms *t);
+
+/* raw (text with hits between STORE_SEARCH_MARK_ON and _OFF; NULL = "")
+ * HTML-escaped, the sentinels turned into <mark> and </mark> (always
+ * balanced); in a. */
+const char *store_search_snippet_html(struct arena *a, const char *raw);
 
 /* --- backends ------------------------------------------------------------ */
 

@@ -153,6 +153,11 @@ int store_schema_version(struct store *st)
     return st->ops->schema_version(st);
 }
 
+int store_available(struct store *st)
+{
+    return st->ops->available ? st->ops->available(st) : 1;
+}
+
 int store_tx_begin(struct store *st)
 {
     return st->ops->tx_begin(st);
@@ -672,6 +677,15 @@ int store_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
 int store_post_set_narration_off(struct store *st, int64_t post_id, int off)
 {
     return st->ops->post_set_narration_off(st, post_id, off);
+}
+
+/* --- search ------------------------------------------------------------- */
+
+int store_search(struct store *st, struct arena *a,
+                 const struct store_search_query *q,
+                 struct store_search_hit **out, size_t *n, size_t *total)
+{
+    return st->ops->search(st, a, q, out, n, total);
 }
 
 /* --- copying a whole database -------------------------------------------- */

@@ -180,6 +180,14 @@ uint64_t store_version(struct store *st);
 /* Number of the newest migration applied. */
 int store_schema_version(struct store *st);
 
+/* 1 when the database can be reached right now, 0 during an outage
+ * (PostgreSQL down or unreachable). Cheap: no query. SQLite is always 1.
+ * On PostgreSQL it is 0 while the listening connection is down (it
+ * reconnects every second) or when the calling thread's connection is
+ * broken and cannot be reopened at once. The web layer answers 503 with
+ * Retry-After while it is 0 (docs/scale-out.md, "Outages"). */
+int store_available(struct store *st);
+
 /* Groups the calling thread's next writes into one transaction. */
 int store_tx_begin(struct store *st);
 int store_tx_commit(struct store *st);
@@ -705,6 +713,34 @@ int store_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
                            int64_t **ids, size_t *n);
 /* Sets posts.narration_off. STORE_NOTFOUND. */
 int store_post_set_narration_off(struct store *st, int64_t post_id, int off);
+
+/* --- search: published posts by their words (docs/store.md, "Search") --- */
+
+/* What store_search looks for. Zero the struct, then set what matters. */
+struct store_search_query {
+    const char *q;           /* what the reader typed (any bytes up to 300);
+                                never an error: quotes, operators, *, NEAR,
+                                parentheses, broken UTF-8 are neutralised
+                                into plain words (AND of all words; a quoted
+                                "phrase" may be kept as a phrase) */
+    const char *tag_slug;    /* section/tag filter, or NULL */
+    const char *author_slug; /* or NULL */
+    int64_t from, to;        /* published_at range, 0 = open */
+    size_t limit, offset;    /* limit 0 = 10 */
+};
+/* One post found. */
+struct store_search_hit {
+    struct store_post post;   /* as store_posts_list fills it (authors, tags,
+                                 image; no body) */
+    const char *snippet_html; /* an excerpt with matches wrapped in <mark>,
+                                 HTML-escaped otherwise (safe to print raw) */
+    double rank;              /* higher = better */
+};
+/* Published posts matching q, best first; *total = all matches. An empty or
+ * all-punctuation q gives 0 hits (not an error). */
+int store_search(struct store *st, struct arena *a,
+                 const struct store_search_query *q,
+                 struct store_search_hit **out, size_t *n, size_t *total);
 
 /* --- copying a whole database (newsroom migrate) ------------------------- */
 

@@ -39,6 +39,10 @@
  *   counters: no query, no lock. While the listener is disconnected it
  *   reconnects every second, and store_version() changes on every call,
  *   so caches refill rather than serve stale pages.
+ * - Outages: store_available() is 0 while the listener is disconnected or
+ *   the calling thread's connection is broken and cannot be reopened; the
+ *   web layer then answers 503. Nothing waits for the server: each call
+ *   fails at once and the next one after the server returns reconnects.
  *   docs/store.md has the details and the delay this implies.
  * - Files: this one has connections, statements, transactions and the
  *   store_ops table; store_pg_content.c the content operations;
@@ -740,6 +744,27 @@ static uint64_t pg_version(struct store *st)
     return atomic_load(&s->own) + atomic_load(&s->others);
 }
 
+/* --- availability ------------------------------------------------------- */
+
+/* store_available: the listener's flag (it notices a server going away at
+ * once and reconnects every second), then the calling thread's own
+ * connection, reopened here if it broke (one connect attempt, made only
+ * while the listener is connected, so not while the server is down). */
+static int pg_available(struct store *st)
+{
+    struct store_pg *s = pg_of(st);
+    struct store_pg_conn *c;
+
+    if (!atomic_load(&s->listening))
+        return 0;
+    c = pthread_getspecific(s->key);
+    if (!c)
+        return 1;
+    if (PQstatus(c->pg) != CONNECTION_OK && !c->in_tx)
+        conn_reset(c);
+    return PQstatus(c->pg) == CONNECTION_OK;
+}
+
 /* --- migrations, lifecycle ----------------------------------------------- */
 
 static int pg_schema_version(struct store *st)
@@ -833,6 +858,7 @@ static const struct store_ops pg_ops = {
     .close = pg_close,
     .version = pg_version,
     .schema_version = pg_schema_version,
+    .available = pg_available,
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
@@ -929,6 +955,7 @@ static const struct store_ops pg_ops = {
     .episodes = pg_episodes,
     .posts_unnarrated = pg_posts_unnarrated,
     .post_set_narration_off = pg_post_set_narration_off,
+    .search = pg_search,
 };
 
 /* --- one-statement helpers (store_pg.h) ----------------------------------- */

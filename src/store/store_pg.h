@@ -431,4 +431,17 @@ int pg_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
                         int64_t **ids, size_t *n);
 int pg_post_set_narration_off(struct store *st, int64_t post_id, int off);
 
+/* store_pg_content.c, for store_pg_search.c: POST_COLS (no body) of row
+ * of r from column 0 into p; authors and tags of posts[0..n) (0 or -1,
+ * logged). */
+void pg_post_read(struct arena *a, const PGresult *r, int row,
+                  struct store_post *p);
+int pg_posts_links_fill(struct store_pg_conn *c, struct arena *a,
+                        struct store_post *posts, size_t n);
+
+/* store_pg_search.c */
+int pg_search(struct store *st, struct arena *a,
+              const struct store_search_query *q, struct store_search_hit **out,
+              size_t *n, size_t *total);
+
 #endif

@@ -304,6 +304,7 @@ int pg_table_names(struct store *st, struct arena *a, const char ***out,
                        "WHERE table_schema = current_schema() "
                        "AND table_type = 'BASE TABLE' "
                        "AND table_name <> 'schema_migrations' "
+                       "AND table_name <> 'post_search' "
                        "ORDER BY table_name::text COLLATE \"C\"",
                        NULL, out, n);
 }

@@ -896,4 +896,5 @@ static const struct store_ops sqlite_ops = {
     .episodes = sq_episodes,
     .posts_unnarrated = sq_posts_unnarrated,
     .post_set_narration_off = sq_post_set_narration_off,
+    .search = sq_search,
 };

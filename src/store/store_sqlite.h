@@ -388,4 +388,16 @@ int sq_posts_unnarrated(struct store *st, struct arena *a, size_t limit,
                         int64_t **ids, size_t *n);
 int sq_post_set_narration_off(struct store *st, int64_t post_id, int off);
 
+/* store_sqlite_content.c, for store_sqlite_search.c: POST_COLS (no body)
+ * of st's current row from column 0 into p; authors and tags of
+ * posts[0..n) (0 or a sq_fail() code). */
+void sq_post_read(struct arena *a, sqlite3_stmt *st, struct store_post *p);
+int sq_posts_links_fill(struct sq_conn *c, struct arena *a,
+                        struct store_post *posts, size_t n);
+
+/* store_sqlite_search.c */
+int sq_search(struct store *st, struct arena *a,
+              const struct store_search_query *q, struct store_search_hit **out,
+              size_t *n, size_t *total);
+
 #endif

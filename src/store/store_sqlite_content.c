@@ -548,6 +548,19 @@ static int links_fill(struct sq_conn *c, struct arena *a,
     return rc;
 }
 
+/* Shared with the search (store_*_search.c): read_post without body
+ * and links_fill, under the names the backend's header gives. */
+void sq_post_read(struct arena *a, sqlite3_stmt *st, struct store_post *p)
+{
+    read_post(a, st, p, 0);
+}
+
+int sq_posts_links_fill(struct sq_conn *c, struct arena *a,
+                        struct store_post *posts, size_t n)
+{
+    return links_fill(c, a, posts, n);
+}
+
 /* One post by slug (slug != NULL) or id, with everything. */
 static int post_get(struct store *st, struct arena *a, const char *slug,
                     int64_t id, struct store_post *out)

@@ -310,7 +310,9 @@ int sq_table_names(struct store *st, struct arena *a, const char ***out,
     return names_query(st, a,
                        "SELECT name FROM sqlite_master WHERE type = 'table' "
                        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                       "AND name <> 'schema_migrations' ORDER BY name",
+                       "AND name <> 'schema_migrations' "
+                       "AND name NOT LIKE 'post\\_search%' ESCAPE '\\' "
+                       "ORDER BY name",
                        NULL, out, n);
 }
 

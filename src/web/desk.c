@@ -751,6 +751,14 @@ static int editor_page(struct desk_req *d, int status,
         }
     }
     const struct store_post *subject = stored;
+    /* a live post's save changes the public page at once: say so */
+    json_object_set_new(
+        e, "save_label",
+        json_string(!stored || stored->status == STORE_POST_DRAFT
+                        ? "Save draft"
+                    : stored->status == STORE_POST_SCHEDULED
+                        ? "Save changes"
+                        : "Update the published article"));
     json_object_set_new(
         e, "can_edit",
         json_boolean(desk_can(&d->who, DESK_POST_EDIT, subject)));

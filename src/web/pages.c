@@ -104,14 +104,28 @@ int render_page(struct web_app *app, struct http_req *req, int status,
                                  len);
 }
 
+/* A 500 while the database is unreachable (store_available() is 0) is an
+ * outage, not a bug: it is answered 503 with Retry-After and this text. */
+#define OUTAGE_RETRY_AFTER "5"
+static const char outage_message[] =
+    "The site is briefly unavailable; try again in a few seconds.";
+
 void page_error(struct http_req *req, int status, const char *message,
                 void *ctx)
 {
     struct web_app *app = ctx;
     struct arena *a = http_req_arena(req);
+    int outage = status == 500 && !store_available(app->st);
+
+    if (outage) {
+        status = 503;
+        message = outage_message;
+        http_resp_header(req, "Retry-After", OUTAGE_RETRY_AFTER);
+    }
     const char *title = status == 404   ? "Page not found"
                         : status == 405 ? "Method not allowed"
                         : status < 500  ? "Bad request"
+                        : status == 503 ? "Briefly unavailable"
                                         : "Something went wrong";
     json_t *d = view_page(app, a, title, NULL, "/", NULL, 0);
     json_object_set_new(json_object_get(d, "page"), "robots",
@@ -120,7 +134,9 @@ void page_error(struct http_req *req, int status, const char *message,
                         json_pack("{s:i, s:s, s:s}", "status",
                                   (json_int_t)status, "title", title, "message",
                                   message ? message : ""));
-    render_page(app, req, status, "error", d);
+    if (render_page(app, req, status, "error", d) < 0 && outage)
+        http_resp_send_static(req, 503, "text/plain; charset=utf-8",
+                              outage_message, sizeof outage_message - 1);
 }
 
 int page_not_found(struct http_req *req, void *app)

@@ -24,6 +24,7 @@
 #include "web/newsletter.h"
 #include "web/pages.h"
 #include "web/podcast.h"
+#include "web/search.h"
 #include "web/web.h"
 
 /* Without a trailing slash, a page address gets one (301); anything else
@@ -43,6 +44,22 @@ static int not_found(struct http_req *req, void *app)
             arena_printf(http_req_arena(req), "%s/%s", path, q ? q : ""));
     }
     return page_not_found(req, app);
+}
+
+/* Runs before every handler: while the database is unreachable, anything
+ * but static files fails at once with a 500 that page_error answers as the
+ * 503 outage page (Retry-After), rather than letting a handler turn the
+ * failed reads into a sign-in form or a 404. */
+static int outage_gate(struct http_req *req, void *arg)
+{
+    struct web_app *app = arg;
+    const char *path = http_req_path(req);
+
+    if (strncmp(path, "/assets/", 8) == 0 || strncmp(path, "/media/", 7) == 0)
+        return 0;
+    if (store_available(app->st))
+        return 0;
+    return http_error(req, 500, "the database is unavailable");
 }
 
 static const struct http_route routes[] = {
@@ -94,6 +111,7 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/news-feed/:id/", page_live_update},
     {HTTP_GET, "/assets/*", files_serve_asset},
     {HTTP_GET, "/media/*", files_serve_media},
+    {HTTP_GET, "/search", page_search},
     {HTTP_GET, "/:slug/", page_article},
 };
 
@@ -149,6 +167,7 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
     hc.nroutes = sizeof routes / sizeof routes[0];
     hc.not_found = not_found;
     hc.error_page = page_error;
+    hc.gate = outage_gate;
     hc.app = app;
     hc.access_log = app->cfg.access_log;
     if (live_start(app) < 0) {

@@ -110,7 +110,8 @@ test('the desk works without JavaScript', async () => {
   await page.getByLabel('Upload an image').setInputFiles({
     name: 'photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a picture'),
   });
-  await page.getByRole('button', { name: 'Save draft' }).click();
+  // a published article's save button says what it does
+  await page.getByRole('button', { name: 'Update the published article' }).click();
   assert.match(await page.textContent('.error'), /not a JPEG, PNG, WebP or GIF/);
   assert.equal(await page.getByLabel('Headline').inputValue(), 'Ferry timetable for the winter');
   await context.close();

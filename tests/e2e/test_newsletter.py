@@ -227,7 +227,10 @@ def test_unknown_newsletter(srv):
 
 def test_signup_survives_kill9(site, sink):
     d, port = site
-    s = Server(d, port=port, env={"NEWSROOM_JOB_TICK_MS": "60000"})
+    # the killed server may have claimed the confirmation already: its
+    # lease is short here so the restarted one takes it over quickly
+    s = Server(d, port=port, env={"NEWSROOM_JOB_TICK_MS": "60000",
+                                  "NEWSROOM_MAIL_LEASE_S": "2"})
     try:
         r = signup(s, "durable@example.org")
         assert "Successfully subscribed" in r.text
@@ -238,7 +241,8 @@ def test_signup_survives_kill9(site, sink):
               "durable@example.org")[0] == 1
     s = Server(d, port=port, env=ENV)
     try:
-        assert sink.wait_for(lambda m: "durable@example.org" in m["to"])
+        assert sink.wait_for(lambda m: "durable@example.org" in m["to"],
+                             timeout=40)
     finally:
         s.stop()
 
@@ -316,11 +320,13 @@ def test_kill9_mid_send_every_subscriber_once(site, sink):
             copies[rcpt] = copies.get(rcpt, 0) + 1
     wanted = {f"s{i}@example.org" for i in range(1, n_active + 1)}
     assert set(per) == wanted, "someone missed it, or others got it"
-    # one message each: at most the one in flight at the kill is repeated,
-    # and then with the same Message-ID (docs/newsletters.md)
+    # one message each: at most the ones in flight at the kill (one per
+    # delivering worker; serve runs three) are repeated, and then with the
+    # same Message-ID (docs/newsletters.md)
     assert all(len(ids) == 1 for ids in per.values())
     repeated = [r for r, c in copies.items() if c > 1]
-    assert len(repeated) <= 1, repeated
+    assert len(repeated) <= 3 and all(copies[r] == 2 for r in repeated), \
+        repeated
     assert q1(d, "SELECT count(*) FROM mail_outbox WHERE state = "
                  "'sent'")[0] == n_active
 

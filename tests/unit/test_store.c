@@ -17,8 +17,8 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -3440,6 +3440,324 @@ static void contract_narrations(struct store *st, const char *url)
 
 /* --- running the contract on each backend -------------------------------- */
 
+/* --- search (store_search; schema 007) ------------------------------------ */
+
+/* The slugs of hits, "a,b". */
+static const char *hit_slugs(struct arena *a, const struct store_search_hit *h,
+                             size_t n)
+{
+    const char *s = "";
+    for (size_t i = 0; i < n; i++)
+        s = arena_printf(a, "%s%s%s", s, i ? "," : "", h[i].post.slug);
+    return s;
+}
+
+/* The slugs store_search finds for q (filters zero), or "ERROR". */
+static const char *found(struct store *st, struct arena *a, const char *q)
+{
+    struct store_search_query sq = {.q = q};
+    struct store_search_hit *h;
+    size_t n, total;
+
+    if (store_search(st, a, &sq, &h, &n, &total) != 0)
+        return "ERROR";
+    return hit_slugs(a, h, n);
+}
+
+static void contract_search(struct store *st, const char *url)
+{
+    struct store_author ada = {.slug = "ada", .name = "Ada Lovelace"};
+    struct store_author bob = {.slug = "bob", .name = "Bob Woodward"};
+    struct store_tag world = {
+        .slug = "world", .name = "World", .kind = STORE_TAG_SECTION};
+    struct store_tag energy = {.slug = "energy", .name = "Energy"};
+    struct store_post head = mkpost("headline", STORE_POST_PUBLISHED, 1000);
+    struct store_post mention = mkpost("mention", STORE_POST_PUBLISHED, 2000);
+    struct store_post runner = mkpost("runner", STORE_POST_PUBLISHED, 3000);
+    struct store_post draft = mkpost("draft", STORE_POST_DRAFT, 0);
+    struct store_post sched = mkpost("sched", STORE_POST_SCHEDULED, 5000);
+    struct store_search_query q;
+    struct store_search_hit *h;
+    int64_t au[1], tg[1];
+    size_t n, total;
+    struct arena a;
+    char big[301], broken[] = "\xff\xfeoil\xc3 \xe2\x82 exports\xf0";
+    static const char *const hostile[] = {
+        "\"",
+        "\"unclosed",
+        "a AND OR NOT",
+        "*",
+        "NEAR(a b)",
+        "col:foo",
+        "(((",
+        "-x",
+        "^",
+        "title:oil",
+        "oil*",
+        "\"oil\" OR \"",
+        "'; --",
+        "",
+        "   ",
+        "!!!",
+        "\xc3",
+        "NEAR(oil exports, 2)",
+        "{title}: oil",
+    };
+
+    (void)url;
+    arena_init(&a);
+    store_author_save(st, &ada);
+    store_author_save(st, &bob);
+    store_tag_save(st, &world);
+    store_tag_save(st, &energy);
+    head.title = "Sanctions tighten on oil exports";
+    head.standfirst = "Ministers agree a new \xe2\x80\x9cpackage\xe2\x80\x9d";
+    head.plaintext = "Officials met on Tuesday to agree the measures.";
+    mention.title = "Weekly market wrap";
+    mention.plaintext =
+        "Shares rose and bonds fell as traders weighed earnings, a new "
+        "factory order report, the weather in the plains and, in a passing "
+        "note, sanctions on one exporter, before the long weekend began.";
+    runner.title = "Marathon day";
+    runner.plaintext =
+        "She will run the city course <script>alert(1)</script> & more.";
+    draft.title = "Sanctions secret draft";
+    draft.plaintext = "zebraword";
+    sched.title = "Embargo lifts";
+    sched.plaintext = "quokka";
+    au[0] = ada.id;
+    tg[0] = world.id;
+    CHECK(store_post_save(st, &head, au, 1, tg, 1) == 0, "headline saved");
+    au[0] = bob.id;
+    tg[0] = energy.id;
+    CHECK(store_post_save(st, &mention, au, 1, tg, 1) == 0, "mention saved");
+    au[0] = ada.id;
+    CHECK(store_post_save(st, &runner, au, 1, tg, 1) == 0 &&
+              store_post_save(st, &draft, au, 1, NULL, 0) == 0 &&
+              store_post_save(st, &sched, au, 1, NULL, 0) == 0,
+          "other posts saved");
+
+    /* ranking and stemming */
+    memset(&q, 0, sizeof q);
+    q.q = "sanctions";
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 2 && total == 2,
+          "two published posts mention sanctions (%zu)", n);
+    CHECK_STR(hit_slugs(&a, h, n), "headline,mention",
+              "a headline hit ranks above a passing mention");
+    CHECK(n == 2 && h[0].rank > h[1].rank && h[1].rank > 0,
+          "ranks are positive and fall (%g, %g)", n ? h[0].rank : 0.0,
+          n > 1 ? h[1].rank : 0.0);
+    CHECK(n >= 1 && h[0].post.nauthors == 1 &&
+              strcmp(h[0].post.authors[0].slug, "ada") == 0 &&
+              h[0].post.ntags == 1 &&
+              strcmp(h[0].post.tags[0].slug, "world") == 0 && h[0].post.title &&
+              !h[0].post.plaintext,
+          "a hit's post comes with authors and tags, without body");
+    CHECK_STR(found(st, &a, "sanction"), "headline,mention",
+              "'sanction' finds 'sanctions'");
+    CHECK_STR(found(st, &a, "running"), "runner", "'running' finds 'run'");
+    CHECK_STR(found(st, &a, "SANCTIONS Oil"), "headline",
+              "every word must match, any case");
+    CHECK_STR(found(st, &a, "\"oil exports\""), "headline", "a phrase");
+    CHECK_STR(found(st, &a, "\"exports oil\""), "",
+              "a phrase keeps its word order");
+    CHECK_STR(found(st, &a, "lovelace"), "runner,headline",
+              "author names are searched");
+    CHECK_STR(found(st, &a, "world"), "headline", "tag names are searched");
+    CHECK_STR(found(st, &a, "package"), "headline",
+              "a word in curly quotes is found");
+
+    /* only published posts */
+    CHECK_STR(found(st, &a, "zebraword"), "", "a draft is never found");
+    CHECK_STR(found(st, &a, "secret"), "", "not by its title either");
+    CHECK_STR(found(st, &a, "quokka"), "", "a scheduled post is not found");
+    CHECK(store_posts_publish_due(st, 6000, &n) == 0 && n == 1,
+          "the scheduled post is published");
+    CHECK_STR(found(st, &a, "quokka"), "sched", "once published it is found");
+    sched.status = STORE_POST_DRAFT;
+    au[0] = ada.id;
+    CHECK(store_post_save(st, &sched, au, 1, NULL, 0) == 0, "unpublished");
+    CHECK_STR(found(st, &a, "quokka"), "", "unpublished, it is gone");
+    runner.plaintext = "A kumquat stall on the corner.";
+    tg[0] = energy.id;
+    CHECK(store_post_save(st, &runner, au, 1, tg, 1) == 0, "runner edited");
+    CHECK_STR(found(st, &a, "kumquat"), "runner", "new words are found");
+    CHECK_STR(found(st, &a, "city"), "", "old words are gone");
+    ada.name = "Ada Byron";
+    CHECK(store_author_save(st, &ada) == 0, "author renamed");
+    CHECK_STR(found(st, &a, "byron"), "runner,headline",
+              "an author's new name is found");
+    CHECK_STR(found(st, &a, "lovelace"), "", "the old name is gone");
+    runner.plaintext =
+        "She will run the city course <script>alert(1)</script> & more.";
+    CHECK(store_post_save(st, &runner, au, 1, tg, 1) == 0, "runner restored");
+
+    /* filters */
+    memset(&q, 0, sizeof q);
+    q.q = "sanctions";
+    q.tag_slug = "world";
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && total == 1,
+          "tag filter");
+    CHECK_STR(hit_slugs(&a, h, n), "headline", "tag filter keeps the tagged");
+    q.tag_slug = NULL;
+    q.author_slug = "bob";
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && total == 1,
+          "author filter");
+    CHECK_STR(hit_slugs(&a, h, n), "mention", "author filter keeps theirs");
+    q.author_slug = NULL;
+    q.from = 1500;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && total == 1,
+          "from filter");
+    CHECK_STR(hit_slugs(&a, h, n), "mention", "from leaves older posts out");
+    q.from = 0;
+    q.to = 1500;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && total == 1,
+          "to filter");
+    CHECK_STR(hit_slugs(&a, h, n), "headline", "to leaves newer posts out");
+    q.to = 0;
+    q.tag_slug = "nope";
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 0 && total == 0,
+          "an unknown tag finds nothing");
+    q.tag_slug = NULL;
+
+    /* pagination */
+    q.limit = 1;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 1 && total == 2,
+          "page 1: one hit of two");
+    CHECK_STR(hit_slugs(&a, h, n), "headline", "page 1 is the best hit");
+    q.offset = 1;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 1 && total == 2,
+          "page 2: one hit of two");
+    CHECK_STR(hit_slugs(&a, h, n), "mention", "page 2 is the next hit");
+    q.offset = 5;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 0 && total == 2,
+          "past the end: no hits, the total still counts (%zu)", total);
+
+    /* snippets are HTML-safe */
+    memset(&q, 0, sizeof q);
+    q.q = "run";
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 1 &&
+              h[0].snippet_html,
+          "the runner is found with a snippet");
+    CHECK(n == 1 && strstr(h[0].snippet_html, "<mark>run</mark>"),
+          "the hit is marked (%s)", n ? h[0].snippet_html : "");
+    CHECK(n == 1 && strstr(h[0].snippet_html, "&lt;script&gt;") &&
+              !strstr(h[0].snippet_html, "<script") &&
+              strstr(h[0].snippet_html, "&amp;"),
+          "the body's markup comes back escaped (%s)",
+          n ? h[0].snippet_html : "");
+
+    /* hostile queries: never an error */
+    memset(big, 'a', 300);
+    big[300] = '\0';
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        memset(&q, 0, sizeof q);
+        q.q = hostile[i];
+        CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n <= total,
+              "hostile query %zu is not an error", i);
+    }
+    q.q = big;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 0,
+          "300 'a's: no error, no hit");
+    q.q = NULL;
+    CHECK(store_search(st, &a, &q, &h, &n, &total) == 0 && n == 0 && total == 0,
+          "no query: no hits");
+    CHECK_STR(found(st, &a, ""), "", "an empty query finds nothing");
+    CHECK_STR(found(st, &a, "(((*)))"), "", "all punctuation finds nothing");
+    CHECK_STR(found(st, &a, broken), "headline",
+              "broken UTF-8 is dropped, the words stay");
+    CHECK_STR(found(st, &a, "oil* -(exports^"), "headline",
+              "operators become plain words");
+    CHECK_STR(found(st, &a, "\xe2\x80\x94 \xe2\x80\x9coil\xe2\x80\x9d"),
+              "headline", "Unicode punctuation is no word");
+    CHECK_STR(found(st, &a, "exports:oil"), "headline",
+              "a column filter is a plain word");
+    CHECK_STR(found(st, &a, "title:oil"), "",
+              "... and all words must match, 'title' too");
+    arena_release(&a);
+}
+
+/* Undoes migration 007 on the database at url (raw SQL): the search index
+ * and its triggers go, and the migration is no longer recorded. 0 or -1. */
+static int unmigrate_search(const char *url)
+{
+    static const char pg_sql[] =
+        "SET client_min_messages = warning; DROP TABLE post_search; "
+        "DROP FUNCTION post_search_sync() CASCADE; "
+        "DROP FUNCTION post_search_refresh(BIGINT); "
+        "DROP FUNCTION post_search_text(TEXT); "
+        "DELETE FROM schema_migrations WHERE version = 7";
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc = -1;
+
+    if (strncmp(url, "sqlite:", 7) != 0) {
+        PGconn *c = PQconnectdb(url);
+        PGresult *res = PQexec(c, pg_sql);
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+        PQclear(res);
+        PQfinish(c);
+        return rc;
+    }
+    if (sqlite3_open(url + 7, &db) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type = "
+                           "'trigger' AND name LIKE 'post_search%'",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        char *sql = sqlite3_mprintf("DROP TRIGGER \"%w\"",
+                                    (const char *)sqlite3_column_text(s, 0));
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+        sqlite3_free(sql);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_exec(db,
+                     "DROP TABLE post_search; "
+                     "DELETE FROM schema_migrations WHERE version = 7",
+                     NULL, NULL, NULL) == SQLITE_OK)
+        rc = 0;
+out:
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Migration 007 indexes the published posts a database already has. */
+static void contract_search_migration(struct store *st, const char *url)
+{
+    struct store_author au = {.slug = "vera", .name = "Vera Quill"};
+    struct store_post pub = mkpost("old-news", STORE_POST_PUBLISHED, 100);
+    struct store_post draft = mkpost("old-draft", STORE_POST_DRAFT, 0);
+    struct store *again;
+    struct arena a;
+    char err[256];
+    int64_t ids[1];
+
+    arena_init(&a);
+    store_author_save(st, &au);
+    ids[0] = au.id;
+    pub.plaintext = "The harbour flooded at dawn.";
+    draft.plaintext = "The harbour plan is secret.";
+    CHECK(store_post_save(st, &pub, ids, 1, NULL, 0) == 0 &&
+              store_post_save(st, &draft, ids, 1, NULL, 0) == 0,
+          "posts saved");
+    CHECK(unmigrate_search(url) == 0, "migration 007 undone by hand");
+    again = store_open(url, err, sizeof err);
+    CHECK(again != NULL, "the store opens and migrates again (%s)",
+          again ? "ok" : err);
+    if (again) {
+        CHECK(store_schema_version(again) >= 7, "007 is applied again");
+        CHECK_STR(found(again, &a, "harbour"), "old-news",
+                  "the migration indexed the published post, not the draft");
+        CHECK_STR(found(again, &a, "quill"), "old-news",
+                  "with its author's name");
+        store_close(again);
+    }
+    arena_release(&a);
+}
+
 static void run_contract(const char *backend, int (*new_db)(char *, size_t),
                          const char *name,
                          void (*fn)(struct store *st, const char *url))
@@ -3509,6 +3827,8 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"narrations", contract_narrations},
         {"table list", contract_table_list},
         {"copy", contract_copy},
+        {"search", contract_search},
+        {"search index built by its migration", contract_search_migration},
     };
 
     for (size_t i = 0; i < sizeof contracts / sizeof contracts[0]; i++)
