@@ -1,7 +1,6 @@
 """The search page, /search: the real binary on a fresh copy of the demo
 site, queried over HTTP and read with an HTML parser, as a reader without
 JavaScript would use it (type words, pick filters, follow page links)."""
-import os
 import shutil
 import urllib.parse
 
