@@ -3714,7 +3714,7 @@ static int unmigrate_search(const char *url)
     sqlite3_finalize(s);
     s = NULL;
     if (sqlite3_exec(db,
-                     "DROP TABLE post_search; "
+                     "DROP TABLE post_search; DROP VIEW post_search_source; "
                      "DELETE FROM schema_migrations WHERE version = 7",
                      NULL, NULL, NULL) == SQLITE_OK)
         rc = 0;

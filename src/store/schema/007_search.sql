@@ -25,35 +25,30 @@ CREATE VIRTUAL TABLE post_search USING fts5 (
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
-INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
+-- What the index holds for each published post: one definition that the
+-- first fill and every trigger below insert from.
+CREATE VIEW post_search_source (id, title, standfirst, body, people, tags) AS
     SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.status = 'published';
+        coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
+            JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
+        coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
+            JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
+    FROM posts p WHERE p.status = 'published';
+
+INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
+    SELECT * FROM post_search_source p;
 
 CREATE TRIGGER post_search_post_ins AFTER INSERT ON posts BEGIN
     DELETE FROM post_search WHERE rowid = NEW.id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.id;
 END;
 CREATE TRIGGER post_search_post_upd
     AFTER UPDATE OF id, title, standfirst, plaintext, status ON posts BEGIN
     DELETE FROM post_search WHERE rowid = OLD.id;
     DELETE FROM post_search WHERE rowid = NEW.id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.id;
 END;
 CREATE TRIGGER post_search_post_del AFTER DELETE ON posts BEGIN
     DELETE FROM post_search WHERE rowid = OLD.id;
@@ -62,102 +57,52 @@ END;
 CREATE TRIGGER post_search_pa_ins AFTER INSERT ON post_authors BEGIN
     DELETE FROM post_search WHERE rowid = NEW.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.post_id;
 END;
 CREATE TRIGGER post_search_pa_upd AFTER UPDATE ON post_authors BEGIN
     DELETE FROM post_search WHERE rowid = OLD.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = OLD.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = OLD.post_id;
     DELETE FROM post_search WHERE rowid = NEW.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.post_id;
 END;
 CREATE TRIGGER post_search_pa_del AFTER DELETE ON post_authors BEGIN
     DELETE FROM post_search WHERE rowid = OLD.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = OLD.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = OLD.post_id;
 END;
 
 CREATE TRIGGER post_search_pt_ins AFTER INSERT ON post_tags BEGIN
     DELETE FROM post_search WHERE rowid = NEW.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.post_id;
 END;
 CREATE TRIGGER post_search_pt_upd AFTER UPDATE ON post_tags BEGIN
     DELETE FROM post_search WHERE rowid = OLD.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = OLD.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = OLD.post_id;
     DELETE FROM post_search WHERE rowid = NEW.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = NEW.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = NEW.post_id;
 END;
 CREATE TRIGGER post_search_pt_del AFTER DELETE ON post_tags BEGIN
     DELETE FROM post_search WHERE rowid = OLD.post_id;
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.id = OLD.post_id AND p.status = 'published';
+        SELECT * FROM post_search_source p WHERE p.id = OLD.post_id;
 END;
 
 CREATE TRIGGER post_search_author_name AFTER UPDATE OF name ON authors BEGIN
     DELETE FROM post_search WHERE rowid IN
         (SELECT post_id FROM post_authors WHERE author_id = NEW.id);
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.status = 'published' AND p.id IN
+        SELECT * FROM post_search_source p WHERE p.id IN
             (SELECT post_id FROM post_authors WHERE author_id = NEW.id);
 END;
 CREATE TRIGGER post_search_tag_name AFTER UPDATE OF name ON tags BEGIN
     DELETE FROM post_search WHERE rowid IN
         (SELECT post_id FROM post_tags WHERE tag_id = NEW.id);
     INSERT INTO post_search (rowid, title, standfirst, body, people, tags)
-        SELECT p.id, p.title, coalesce(p.standfirst, ''), p.plaintext,
-            coalesce((SELECT group_concat(a.name, ' ') FROM post_authors pa
-                JOIN authors a ON a.id = pa.author_id WHERE pa.post_id = p.id), ''),
-            coalesce((SELECT group_concat(t.name, ' ') FROM post_tags pt
-                JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id), '')
-        FROM posts p WHERE p.status = 'published' AND p.id IN
+        SELECT * FROM post_search_source p WHERE p.id IN
             (SELECT post_id FROM post_tags WHERE tag_id = NEW.id);
 END;
