@@ -13,7 +13,9 @@
  *   of a known kind (store_job_claim), run its kind's handler with a fresh
  *   arena, record the outcome. With nothing due it sleeps JOB_POLL_MS on
  *   a condition variable that job_runner_wake() and job_runner_stop()
- *   signal. Other processes' jobs are found by the poll.
+ *   signal. Other processes' jobs are found by the poll. With several
+ *   workers the first never takes a heavy kind (narration), so mail and
+ *   scheduled publishing never wait behind minutes of synthesis.
  * - Exactly once: a claim marks the row running with a lease (lease_until);
  *   no other worker, in any process on any node, takes it while the lease
  *   holds (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED).
@@ -50,7 +52,7 @@ const struct job_kind job_kinds[] = {
     {"publish_due", job_publish_due, 3, 60},
     {"mail_outbox", job_mail_outbox, 3, MAIL_JOB_LEASE_S},
     {"nl_purge", job_nl_purge, 3, 60},
-    {"narrate", job_narrate, 5, NARRATE_LEASE_S},
+    {"narrate", job_narrate, 5, NARRATE_LEASE_S, 1},
     {"narrate_missing", job_narrate_missing, 3, 60},
 };
 const size_t job_nkinds = sizeof job_kinds / sizeof job_kinds[0];
@@ -174,9 +176,21 @@ static int stopping(void)
 
 static void *worker(void *arg)
 {
-    (void)arg;
+    struct job_kind light[STORE_JOB_KINDS_MAX];
+    const struct job_kind *kinds = R.kinds;
+    size_t nkinds = R.nkinds;
+
+    /* the first of several workers leaves heavy kinds to the others */
+    if (arg) {
+        nkinds = 0;
+        for (size_t i = 0; i < R.nkinds && nkinds < STORE_JOB_KINDS_MAX; i++)
+            if (!R.kinds[i].heavy)
+                light[nkinds++] = R.kinds[i];
+        kinds = light;
+    }
     while (!stopping()) {
-        int rc = job_run_one(R.st, R.kinds, R.nkinds, (int64_t)time(NULL));
+        int rc =
+            nkinds ? job_run_one(R.st, kinds, nkinds, (int64_t)time(NULL)) : -1;
         if (rc == 0)
             continue; /* maybe more are due */
         if (nap(JOB_POLL_MS))
@@ -288,8 +302,9 @@ int job_runner_start_kinds(struct store *st, const struct job_kind *kinds,
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     for (unsigned i = 0; i < threads + (tick_ms ? 1 : 0); i++) {
-        int e = pthread_create(&R.threads[i], NULL,
-                               i < threads ? worker : ticker, NULL);
+        int e =
+            pthread_create(&R.threads[i], NULL, i < threads ? worker : ticker,
+                           i == 0 && threads > 1 ? &R : NULL);
         if (e != 0) {
             log_error("cannot start job worker: %s", strerror(e));
             rc = -1;

@@ -43,6 +43,10 @@ struct job_kind {
     unsigned max_attempts; /* after this many, a retry becomes a failure */
     unsigned lease_s;      /* a claim lasts this long; must exceed the
                               longest run, or another worker takes over */
+    int heavy;             /* 1 = minutes of CPU (narration): with more
+                              than one worker, the first never takes it,
+                              so mail and publishing are never stuck
+                              behind it */
 };
 
 /* The kinds newsroom knows (publish_due, ...), and how many. */
