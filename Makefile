@@ -77,7 +77,10 @@ test: deps-test
 	@NEWSROOM_BIN=$(B)/newsroom /usr/bin/python3 tests/run.py $(TESTS)
 
 bench: deps-test $(B)/newsroom
-	sh bench/article.sh
+	BIN=$(CURDIR)/$(B)/newsroom sh bench/article.sh
+	BIN=$(CURDIR)/$(B)/newsroom sh bench/cold.sh
+	BIN=$(CURDIR)/$(B)/newsroom sh bench/startup.sh
+	BIN=$(CURDIR)/$(B)/newsroom sh bench/publish.sh
 
 # The whole suite under AddressSanitizer, UBSan and LeakSanitizer, in its
 # own build folder so the normal build is left alone.

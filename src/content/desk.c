@@ -127,6 +127,30 @@ static int check_text(const char *label, const char *s, size_t max,
     return 0;
 }
 
+/* Checks a one-line SEO override s of at most max characters and stores
+ * it trimmed in *out (NULL when empty); s NULL leaves *out as it is. */
+static int check_meta(struct arena *a, const char *label, const char *s,
+                      size_t max, const char **out, char *err, size_t errlen)
+{
+    size_t chars = 0;
+
+    if (!s)
+        return 0;
+    int rc = check_text(label, s, max * 4, 0, err, errlen);
+    if (rc)
+        return rc;
+    char *t = str_trim(arena_strdup(a, s));
+    for (const char *q = t; *q; q++)
+        chars += ((unsigned char)*q & 0xc0) != 0x80;
+    if (chars > max) {
+        snprintf(err, errlen, "%s is too long: %zu characters (at most %zu).",
+                 label, chars, max);
+        return DESK_INVALID;
+    }
+    *out = *t ? t : NULL;
+    return 0;
+}
+
 static const char *nz(const char *s)
 {
     return s && *s ? s : NULL;
@@ -337,6 +361,14 @@ int desk_post_build(struct store *st, struct arena *a,
                          err, errlen)) ||
         (rc =
              check_text("The tags", in->tags, BOUND_FIELD_LEN, 0, err, errlen)))
+        return rc;
+
+    if ((rc =
+             check_meta(a, "The meta title", in->meta_title,
+                        BOUND_META_TITLE_CHARS, &p->meta_title, err, errlen)) ||
+        (rc = check_meta(a, "The meta description", in->meta_description,
+                         BOUND_META_DESCRIPTION_CHARS, &p->meta_description,
+                         err, errlen)))
         return rc;
 
     /* the slug: given (checked) or made from the headline */
@@ -746,6 +778,8 @@ void desk_input_from_post(struct arena *a, const struct store_post *p,
     in->feature_alt = p->feature_alt;
     in->feature_caption = p->feature_caption;
     in->feature_credit = p->feature_credit;
+    in->meta_title = p->meta_title ? p->meta_title : "";
+    in->meta_description = p->meta_description ? p->meta_description : "";
     in->pick = -1;
     in->featured = -1;
     in->publish_at = p->status == STORE_POST_SCHEDULED ? p->published_at : 0;

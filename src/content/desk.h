@@ -73,9 +73,12 @@ struct desk_post_input {
     const char *feature_alt;
     const char *feature_caption;
     const char *feature_credit;
-    int pick;           /* 1 on, 0 off, -1 leave as it is */
-    int featured;       /* lead-story candidate: 1, 0, -1 = leave */
-    int64_t publish_at; /* schedule time; 0 = now */
+    const char *meta_title;       /* <title>/og:title override; NULL =
+                                     leave as it is, "" = none */
+    const char *meta_description; /* description override; as meta_title */
+    int pick;                     /* 1 on, 0 off, -1 leave as it is */
+    int featured;                 /* lead-story candidate: 1, 0, -1 = leave */
+    int64_t publish_at;           /* schedule time; 0 = now */
 };
 
 /* What to do with the post besides saving its fields. */

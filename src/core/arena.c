@@ -4,11 +4,16 @@
  * Blocks grow geometrically from BOUND_ARENA_BLOCK; an allocation larger
  * than half a block gets a block of its own. Alignment is that of
  * max_align_t.
+ *
+ * Each thread keeps one released first-size block for its next arena: a
+ * server thread serving request after request then allocates nothing
+ * from malloc on a page-cache hit (DESIGN.md, "Speed").
  */
 #include "core/arena.h"
 
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdalign.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +34,24 @@ struct arena_defer {
     void (*fn)(void *);
     void *arg;
 };
+
+/* This thread's spare BOUND_ARENA_BLOCK block, or NULL. */
+static _Thread_local struct arena_block *spare;
+
+/* Frees this thread's spare block when the thread ends. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *p)
+{
+    free(p);
+    spare = NULL;
+}
+
+static void spare_key_make(void)
+{
+    pthread_key_create(&spare_key, spare_free);
+}
 
 static void *xmalloc(size_t n)
 {
@@ -59,6 +82,12 @@ void arena_release(struct arena *a)
     while (a->head) {
         struct arena_block *b = a->head;
         a->head = b->next;
+        if (!spare && b->size == BOUND_ARENA_BLOCK) {
+            spare = b;
+            pthread_once(&spare_once, spare_key_make);
+            pthread_setspecific(spare_key, b);
+            continue;
+        }
         free(b);
     }
     a->total = 0;
@@ -78,7 +107,13 @@ void *arena_alloc(struct arena *a, size_t n)
             size = 4 * 1024 * 1024;
         if (size < need)
             size = need;
-        b = xmalloc(sizeof(*b) + size);
+        if (size == BOUND_ARENA_BLOCK && spare) {
+            b = spare;
+            spare = NULL;
+            pthread_setspecific(spare_key, NULL);
+        } else {
+            b = xmalloc(sizeof(*b) + size);
+        }
         b->size = size;
         b->used = 0;
         b->next = a->head;

@@ -33,7 +33,10 @@ enum kind {
     SENDER,
     ENGINE,
     VOICE,
-    COMMAND
+    COMMAND,
+    FEEDMODE,
+    OPT_URL,
+    OPT_LISTEN
 };
 
 struct key {
@@ -64,8 +67,22 @@ static const struct key keys[] = {
     {"reading_speed", UINT, F(reading_speed), 50, 1000,
      "Words per minute for \"N min read\""},
     {"page_size", UINT, F(page_size), 1, 100, "Articles per list page"},
+    {"feed_content", FEEDMODE, F(feed_content), 0, 0,
+     "Site feeds (RSS, Atom, JSON Feed) carry: full (the article) or\n"
+     "# excerpt (the standfirst or excerpt)"},
+    {"feed_items", UINT, F(feed_items), 1, 100,
+     "Newest articles listed in each site feed"},
     {"access_log", BOOL, F(access_log), 0, 0,
      "Log one line per request (yes/no)"},
+    {"metrics_listen", OPT_LISTEN, F(metrics_listen), 0, 0,
+     "Address and port of a second server answering only GET /metrics\n"
+     "# (Prometheus, docs/metrics.md); keep it private. Empty: off"},
+    {"cache_mb", UINT, F(cache_mb), 0, 65536,
+     "Memory for cached pages, in MB (gzip and brotli copies included);\n"
+     "# 0 turns the page cache off"},
+    {"purge_url", OPT_URL, F(purge_url), 0, 0,
+     "Sent a PURGE request (Surrogate-Key: newsroom) when pages change,\n"
+     "# for a CDN or Varnish in front (docs/caching.md); empty: none"},
     {"smtp_url", SMTP_URL, F(smtp_url), 0, 0,
      "SMTP server for newsletters, smtp://host:port or smtps://host:port;\n"
      "# empty: write each message as an .eml file under mail/ instead"},
@@ -111,7 +128,10 @@ void config_defaults(struct config *c)
     snprintf(c->database, sizeof c->database, "%s", "newsroom.db");
     c->reading_speed = 230;
     c->page_size = BOUND_PAGE_SIZE;
+    snprintf(c->feed_content, sizeof c->feed_content, "%s", "full");
+    c->feed_items = 20;
     c->access_log = 0;
+    c->cache_mb = 256;
     snprintf(c->smtp_starttls, sizeof c->smtp_starttls, "%s", "try");
     c->mail_rate = 50;
     snprintf(c->narration_engine, sizeof c->narration_engine, "%s", "espeak");
@@ -301,12 +321,16 @@ static const char *expect(enum kind k)
     switch (k) {
     case URL:
         return "expected an http:// or https:// address without query";
+    case OPT_URL:
+        return "expected an http:// or https:// address (or nothing)";
     case ZONE:
         return "expected a time zone name such as Europe/London";
     case LANG:
         return "expected a language tag such as en or uk";
     case LISTEN:
         return "expected ADDRESS:PORT such as 127.0.0.1:8080";
+    case OPT_LISTEN:
+        return "expected ADDRESS:PORT such as 127.0.0.1:9100 (or nothing)";
     case UINT:
         return "expected a whole number";
     case BOOL:
@@ -325,6 +349,8 @@ static const char *expect(enum kind k)
         return "expected a voice name of letters, digits, - + _";
     case COMMAND:
         return "expected one line of text";
+    case FEEDMODE:
+        return "expected full or excerpt";
     default:
         return "expected text";
     }
@@ -359,6 +385,10 @@ static int set(struct config *c, const struct key *k, const char *v)
         if (!valid_url(v))
             return -1;
         break;
+    case OPT_URL:
+        if (*v && !valid_url(v))
+            return -1;
+        break;
     case ZONE:
         if (!valid_zone(v))
             return -1;
@@ -369,6 +399,10 @@ static int set(struct config *c, const struct key *k, const char *v)
         break;
     case LISTEN:
         if (!valid_listen(v))
+            return -1;
+        break;
+    case OPT_LISTEN:
+        if (*v && !valid_listen(v))
             return -1;
         break;
     case TEXT:
@@ -398,6 +432,10 @@ static int set(struct config *c, const struct key *k, const char *v)
     case VOICE:
         if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                       "0123456789-+_") != strlen(v))
+            return -1;
+        break;
+    case FEEDMODE:
+        if (strcmp(v, "full") && strcmp(v, "excerpt"))
             return -1;
         break;
     case COMMAND:

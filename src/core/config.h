@@ -22,7 +22,13 @@ struct config {
     char database[1024];    /* "newsroom.db" (relative to DIR) or a URL */
     unsigned reading_speed; /* words per minute, 50..1000 */
     unsigned page_size;     /* articles per list page, 1..100 */
+    char feed_content[16];  /* site feeds carry "full" articles or "excerpt" */
+    unsigned feed_items;    /* newest articles per site feed, 1..100 */
     int access_log;         /* 1 = one log line per request */
+    char metrics_listen[128]; /* "ADDR:PORT" of the /metrics server, or ""
+                                 = none (docs/metrics.md) */
+    unsigned cache_mb;        /* page cache budget in MB, 0 = off */
+    char purge_url[512];      /* PURGE on change, or "" */
     /* mail (docs/mail.md); the SMTP password comes from the environment
      * (NEWSROOM_SMTP_PASSWORD), never from site.conf */
     char smtp_url[512];        /* "smtp://host:port", "smtps://host:port", or ""

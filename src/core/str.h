@@ -25,6 +25,11 @@ int str_utf8_valid(const char *s, size_t n);
  * sequence (same rules as str_utf8_valid); *cp is then left unset. */
 size_t str_utf8_decode(const char *s, size_t n, uint32_t *cp);
 
+/* The n bytes at s with every byte that does not start a well-formed
+ * sequence replaced by U+FFFD (as a browser shows broken text), NUL-
+ * terminated, in a. s itself when it is already valid. */
+const char *str_utf8_repair(struct arena *a, const char *s, size_t n);
+
 /* URL slug of the NUL-terminated text s: lower-case ASCII letters, digits
  * and single '-' between words, never leading or trailing '-'.
  * Latin letters with accents lose them (é -> e, ß -> ss, ø -> o, æ -> ae),

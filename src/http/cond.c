@@ -2,11 +2,14 @@
  * cond.c - the two checks behind conditional GET (RFC 9110 13.1): does an
  * If-None-Match list match the handler's ETag, and what time does an
  * If-Modified-Since / Last-Modified date stand for. server.c decides when
- * to answer 304 with them (not_modified()).
+ * to answer 304 with them (not_modified()). Also content negotiation's
+ * one question we ask: does Accept-Encoding allow a coding.
  */
+#include "http/http.h"
 #include "http/http_internal.h"
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Skips optional whitespace and list commas (RFC 9110 5.6.1). */
@@ -92,9 +95,50 @@ int http_date_parse(const char *s, time_t *t)
     tm.tm_min = digits(s + 20, 2);
     tm.tm_sec = digits(s + 23, 2);
     if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 70 ||
-        tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-        tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+        tm.tm_sec < 0 || tm.tm_sec > 60)
         return -1;
     *t = timegm(&tm);
+    return 0;
+}
+
+/* 1 if the weight at s (after "q=") is zero: "0", "0.", "0.0".. "0.000". */
+static int zero_weight(const char *s)
+{
+    if (*s++ != '0')
+        return 0;
+    if (*s == '.')
+        for (s++; *s == '0'; s++)
+            ;
+    return *s == '\0' || *s == ',' || *s == ';' || *s == ' ' || *s == '\t';
+}
+
+int http_accept_coding(const char *accept, const char *coding)
+{
+    size_t want = strlen(coding);
+    const char *s = accept;
+
+    while (s && *s) {
+        const char *name, *end;
+        size_t n;
+
+        s = skip_list_sep(s);
+        name = s;
+        while (*s && *s != ',' && *s != ';' && *s != ' ' && *s != '\t')
+            s++;
+        n = (size_t)(s - name);
+        end = strchr(s, ',');
+        if (!end)
+            end = s + strlen(s);
+        if (n == want && strncasecmp(name, coding, n) == 0) {
+            /* parameters: only q matters (RFC 9110 12.5.3) */
+            for (const char *q = s; q < end; q++)
+                if ((*q == 'q' || *q == 'Q') && q[1] == '=' &&
+                    (q[-1] == ';' || q[-1] == ' ' || q[-1] == '\t'))
+                    return !zero_weight(q + 2);
+            return 1;
+        }
+        s = end;
+    }
     return 0;
 }

@@ -76,9 +76,10 @@ const char *http_path_decode(struct arena *a, const char *raw, size_t n,
 }
 
 /* Decodes one form component: '+' is a space, %XX a byte, a '%' not
- * followed by two hex digits stays a '%'. NULL for a NUL byte or bad
- * UTF-8. */
-static char *decode_component(struct arena *a, const char *s, size_t n)
+ * followed by two hex digits stays a '%'. NULL for a NUL byte; bad UTF-8
+ * is NULL too unless repair, which turns each bad byte into U+FFFD. */
+static const char *decode_component(struct arena *a, const char *s, size_t n,
+                                    int repair)
 {
     char *d = arena_alloc(a, n + 1);
     size_t i, j = 0;
@@ -98,11 +99,13 @@ static char *decode_component(struct arena *a, const char *s, size_t n)
         d[j++] = c;
     }
     d[j] = '\0';
+    if (repair)
+        return str_utf8_repair(a, d, j);
     return str_utf8_valid(d, j) ? d : NULL;
 }
 
 long http_urlencoded_parse(struct arena *a, const char *s, size_t n,
-                           struct http_kv *kv, size_t max)
+                           struct http_kv *kv, size_t max, int repair)
 {
     size_t i = 0, count = 0, dropped = 0;
 
@@ -123,10 +126,10 @@ long http_urlencoded_parse(struct arena *a, const char *s, size_t n,
         }
         if (eq > end)
             eq = end;
-        kv[count].key = decode_component(a, s + start, eq - start);
-        kv[count].val = eq < end ? decode_component(a, s + eq + 1,
-                                                    end - eq - 1)
-                                 : "";
+        kv[count].key = decode_component(a, s + start, eq - start, repair);
+        kv[count].val =
+            eq < end ? decode_component(a, s + eq + 1, end - eq - 1, repair)
+                     : "";
         if (!kv[count].key || !kv[count].val)
             return -1;
         count++;

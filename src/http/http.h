@@ -25,6 +25,7 @@
 #define HTTP_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena;
 struct http_req;     /* one per request; lives until its response is sent */
@@ -88,6 +89,10 @@ struct http_config {
                                       0 = BOUND_SSE_HEARTBEAT_S */
     unsigned sse_max_streams;      /* open streams per hub before 503;
                                       0 = BOUND_SSE_STREAMS */
+    http_handler_fn fast;          /* runs first for every GET or HEAD without
+                                      a body, before routing and the gate
+                                      (the page cache): returns 0 to go on,
+                                      or the status it sent; NULL = none */
     http_handler_fn gate;          /* runs before every handler (and not_found):
                                       returns 0 to go on, or the status of the
                                       response it sent instead (e.g. with
@@ -107,6 +112,41 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
                                       size_t errlen);
 /* The TCP port the server listens on (useful after asking for port 0). */
 unsigned http_server_port(const struct http_server *srv);
+/* ---- figures for /metrics (docs/metrics.md) ---- */
+
+#define HTTP_STATS_BUCKETS 14 /* latency buckets, the last one is +Inf */
+
+/* Upper bounds in seconds of the latency buckets but the last (+Inf):
+ * 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5. */
+extern const double http_stats_le[HTTP_STATS_BUCKETS - 1];
+
+/* What a server has done since it started. A request counts once its
+ * response went out (or its connection was lost after a status was
+ * chosen); one that never got a status is not counted. A live stream
+ * counts when it ends, in requests and bytes_out but not in the latency
+ * histogram (its duration is how long the reader stayed). */
+struct http_stats {
+    uint64_t requests[5];                 /* by status class: [0] = 1xx ...
+                                             [4] = 5xx */
+    uint64_t buckets[HTTP_STATS_BUCKETS]; /* cumulative: requests that took
+                                             at most http_stats_le[i]
+                                             seconds; the last is every
+                                             request timed (+Inf) */
+    uint64_t count;                       /* requests timed (= last bucket) */
+    double sum_s;                         /* their total time, seconds */
+    uint64_t bytes_out;                   /* response body bytes sent */
+    long connections;                     /* open connections now (MHD),
+                                             -1 if unknown */
+    unsigned sse_streams;                 /* live streams open now */
+};
+
+/*
+ * Fills out with srv's figures. Each worker thread counts into a block of
+ * its own (no shared counter on the request path); this sums the blocks
+ * under a lock, so it costs one pass over the threads. Thread-safe.
+ */
+void http_server_stats(struct http_server *srv, struct http_stats *out);
+
 /* Stops listening, ends every live stream and closes every connection
  * (waiting for running handlers to return) and frees the server. NULL is
  * fine. */
@@ -208,6 +248,31 @@ int http_resp_send(struct http_req *req, int status, const char *type,
  * cache entry the caller keeps alive (arena_defer a release). */
 int http_resp_send_static(struct http_req *req, int status, const char *type,
                           const void *body, size_t len);
+/* 1 if an Accept-Encoding value (NULL = header absent) allows content
+ * coding ("gzip", "br") by name with a weight above zero (RFC 9110 12.5.3;
+ * "*" is not taken as a promise to decode anything). */
+int http_accept_coding(const char *accept, const char *coding);
+
+/*
+ * A response built once and sent to many requests (the page cache): the
+ * body lives in a memory file, which MHD sends with sendfile() (no copy
+ * into user space per request); the Content-Type, the headers given (name,
+ * value pairs ended by NULL; ETag and Last-Modified among them drive the
+ * 304 decision) and the security headers are fixed at build time, so a
+ * send adds nothing per request. NULL (logged) when it cannot be built.
+ * Free with http_prebuilt_free() (requests still sending it keep MHD's
+ * own reference).
+ */
+struct http_prebuilt *http_prebuilt_new(const char *type, const void *body,
+                                        size_t len, const char *const *headers);
+void http_prebuilt_free(struct http_prebuilt *p);
+/* Bytes of p's body. */
+size_t http_prebuilt_len(const struct http_prebuilt *p);
+/* Sends p as a 200, or as a 304 when the request's If-None-Match /
+ * If-Modified-Since match p's validators; headers set on req with
+ * http_resp_header() are not sent. Returns the status, or -1 (logged). */
+int http_resp_send_prebuilt(struct http_req *req, struct http_prebuilt *p);
+
 /* Sends a redirect (301, 302, 303, 307 or 308) to location, which must
  * not contain CR or LF. Returns the status, or -1 (nothing sent). */
 int http_resp_redirect(struct http_req *req, int status, const char *location);

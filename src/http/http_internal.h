@@ -52,10 +52,12 @@ const char *http_path_decode(struct arena *a, const char *raw, size_t n,
  * '+'; a '%' not followed by two hex digits stays as it is. Empty pieces
  * ("a=1&&b=2") are skipped; pairs past max are dropped (logged). Strings
  * come from arena a. Returns the number of pairs, or -1 if a decoded
- * name or value contains a NUL byte or is not valid UTF-8.
+ * name or value contains a NUL byte, or is not valid UTF-8 and repair is
+ * 0. With repair (query strings: a reader's mistyped or hostile address
+ * should still get its page) each bad byte becomes U+FFFD instead.
  */
 long http_urlencoded_parse(struct arena *a, const char *s, size_t n,
-                           struct http_kv *kv, size_t max);
+                           struct http_kv *kv, size_t max, int repair);
 
 /*
  * Parses the n bytes at body, a multipart/form-data body (RFC 7578) that

@@ -17,6 +17,8 @@
  *     errors are only noted.
  *  3. on_access() with upload data: body bytes, appended to a bounded
  *     buffer; past the limit they are counted, not kept (413).
+ *     A bodiless GET or HEAD is not routed yet when the config has a
+ *     fast hook (the page cache): dispatch() offers it to the hook first.
  *  4. on_access() with no more data: dispatch() parses a form body
  *     (urlencoded in form.c, multipart/form-data with MHD's post
  *     processor in multipart.c; 400 if malformed) and answers - a noted
@@ -36,6 +38,14 @@
  * daemon runs with MHD_ALLOW_SUSPEND_RESUME, request_done() hands a
  * finished stream back to sse.c, and http_server_stop() ends every stream
  * before MHD_stop_daemon() (which must not find a suspended connection).
+ *
+ * Figures for /metrics: request_done() counts each request (status class,
+ * latency bucket, bytes) into a block that belongs to the calling thread
+ * and is written by it alone (relaxed atomic stores, no lock, no shared
+ * cache line); a thread meets its block through a _Thread_local pointer
+ * and registers it once, in the server's list, under stats_lock.
+ * http_server_stats() sums the blocks. Blocks live until the server is
+ * freed, so a thread that ended still counts.
  */
 #include "http/http.h"
 
@@ -44,12 +54,16 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -72,12 +86,44 @@
 /* Fewest connections we start with, whatever RLIMIT_NOFILE says. */
 #define MIN_CONNECTIONS 64
 
-struct http_server {
-    struct MHD_Daemon *daemon; /* running daemon */
-    struct http_config cfg;    /* copy of the caller's config */
-    unsigned port;             /* bound TCP port */
-    struct http_sse_srv *sse;  /* this server's live streams */
+/* One thread's request figures for one server (see DESIGN). Written by
+ * that thread only; read by http_server_stats(). */
+struct stat_block {
+    struct stat_block *next;      /* server's list (stats_lock) */
+    _Atomic uint64_t requests[5]; /* by class, 1xx .. 5xx */
+    _Atomic uint64_t buckets[HTTP_STATS_BUCKETS]; /* per bucket, not
+                                                     cumulative */
+    _Atomic uint64_t sum_us;                      /* microseconds, timed ones */
+    _Atomic uint64_t bytes_out;                   /* body bytes sent */
 };
+
+struct http_server {
+    struct MHD_Daemon *daemon;  /* running daemon */
+    struct http_config cfg;     /* copy of the caller's config */
+    unsigned port;              /* bound TCP port */
+    struct http_sse_srv *sse;   /* this server's live streams */
+    uint64_t id;                /* unique in the process, never 0 */
+    pthread_mutex_t stats_lock; /* guards stats (the list) */
+    struct stat_block *stats;   /* every thread's block */
+    atomic_uint sse_open;       /* live streams open now */
+};
+
+const double http_stats_le[HTTP_STATS_BUCKETS - 1] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+};
+
+/* http_stats_le in microseconds, for the request path. */
+static const uint64_t bucket_us[HTTP_STATS_BUCKETS - 1] = {
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+/* Gives each server its id (a freed server's address may come back). */
+static atomic_uint_fast64_t next_server_id = 1;
+
+/* The calling thread's block, and the id of the server it belongs to. */
+static _Thread_local struct stat_block *my_block;
+static _Thread_local uint64_t my_block_srv;
 
 /* A response header the handler asked for, kept until the response is
  * built. */
@@ -120,6 +166,7 @@ struct http_req {
     struct timespec t0;          /* when the request line arrived */
     const char *ip;              /* client address text, or NULL */
     struct http_sse_stream *sse; /* live stream it became, or NULL */
+    int fast;                    /* 1 = cfg->fast runs before routing */
 };
 
 /* Headers every response carries unless the handler set its own. */
@@ -323,10 +370,9 @@ static void check_request(struct http_req *req)
         return;
     req->query = arena_alloc(a, BOUND_QUERY_PARAMS * sizeof *req->query);
     n = http_urlencoded_parse(a, q + 1, req->target_len - path_len - 1,
-                              req->query, BOUND_QUERY_PARAMS);
+                              req->query, BOUND_QUERY_PARAMS, 1);
     if (n < 0)
-        reject(req, 400,
-               "query string contains a NUL byte or is not valid UTF-8");
+        reject(req, 400, "query string contains a NUL byte");
     else
         req->nquery = (size_t)n;
 }
@@ -376,6 +422,18 @@ static const char *too_large(struct http_req *req)
                         req->max_body);
 }
 
+/* 1 if the request announces a body (Content-Length above 0, or any
+ * Transfer-Encoding). */
+static int has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return (cl && strcmp(cl, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 /* First access call: the headers are complete. A declared body over the
  * route's limit is answered now (MHD then discards the body and closes);
  * other problems wait for dispatch(). 0, or -1 to hang up. */
@@ -388,7 +446,12 @@ static int begin(struct http_req *req, struct MHD_Connection *conn,
     req->method_name = arena_strdup(&req->arena, method);
     req->method = method_from_name(method);
     check_request(req);
-    find_route(req);
+    /* a bodiless GET or HEAD first meets cfg->fast in dispatch(); it is
+     * routed only if that does not answer */
+    req->fast = req->srv->cfg.fast && !req->reject &&
+                (req->method & (HTTP_GET | HTTP_HEAD)) && !has_body(conn);
+    if (!req->fast)
+        find_route(req);
     if (req->route && req->route->max_body) {
         req->max_body = req->route->max_body;
         buf_init(&req->body, req->max_body); /* nothing received yet */
@@ -445,7 +508,7 @@ static const char *parse_form(struct http_req *req)
         return NULL;
     req->form = arena_alloc(&req->arena, BOUND_FORM_FIELDS * sizeof *req->form);
     n = http_urlencoded_parse(&req->arena, body, req->body.len, req->form,
-                              BOUND_FORM_FIELDS);
+                              BOUND_FORM_FIELDS, 0);
     if (n < 0)
         return "form data contains a NUL byte or is not valid UTF-8";
     req->nform = (size_t)n;
@@ -478,6 +541,13 @@ static void dispatch(struct http_req *req)
     if (req->reject) {
         http_error(req, req->reject, req->reject_msg);
         return;
+    }
+    if (req->fast) {
+        cfg->fast(req, cfg->app);
+        if (req->status)
+            return;
+        find_route(req);
+        allowed = req->allowed;
     }
     msg = parse_form(req);
     if (msg) {
@@ -533,6 +603,91 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     return req->status > 0 ? MHD_YES : MHD_NO;
 }
 
+/* ---- figures ---- */
+
+/* Adds n to a counter only the calling thread writes: a plain load and
+ * store, no locked instruction. */
+static void bump(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* The calling thread's block for srv, registered on first use. */
+static struct stat_block *thread_block(struct http_server *srv)
+{
+    struct stat_block *b;
+
+    if (my_block && my_block_srv == srv->id)
+        return my_block;
+    b = aligned_alloc(64, (sizeof *b + 63) / 64 * 64);
+    if (!b) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    memset(b, 0, sizeof *b);
+    pthread_mutex_lock(&srv->stats_lock);
+    b->next = srv->stats;
+    srv->stats = b;
+    pthread_mutex_unlock(&srv->stats_lock);
+    my_block = b;
+    my_block_srv = srv->id;
+    return b;
+}
+
+/* Counts a finished request that took us microseconds. */
+static void count_request(struct http_server *srv, const struct http_req *req,
+                          long long us)
+{
+    struct stat_block *b;
+    size_t i = 0;
+
+    if (req->status < 100 || req->status > 599)
+        return; /* never answered */
+    b = thread_block(srv);
+    bump(&b->requests[req->status / 100 - 1], 1);
+    bump(&b->bytes_out, req->bytes_out);
+    if (req->sse)
+        return; /* a stream's duration is not latency */
+    if (us < 0)
+        us = 0;
+    while (i < HTTP_STATS_BUCKETS - 1 && (uint64_t)us > bucket_us[i])
+        i++;
+    bump(&b->buckets[i], 1);
+    bump(&b->sum_us, (uint64_t)us);
+}
+
+void http_server_stats(struct http_server *srv, struct http_stats *out)
+{
+    const union MHD_DaemonInfo *di;
+    const struct stat_block *b;
+    uint64_t sum_us = 0;
+    size_t i;
+
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&srv->stats_lock);
+    for (b = srv->stats; b; b = b->next) {
+        for (i = 0; i < 5; i++)
+            out->requests[i] +=
+                atomic_load_explicit(&b->requests[i], memory_order_relaxed);
+        for (i = 0; i < HTTP_STATS_BUCKETS; i++)
+            out->buckets[i] +=
+                atomic_load_explicit(&b->buckets[i], memory_order_relaxed);
+        sum_us += atomic_load_explicit(&b->sum_us, memory_order_relaxed);
+        out->bytes_out +=
+            atomic_load_explicit(&b->bytes_out, memory_order_relaxed);
+    }
+    /* MHD sums its workers' counts into one field: not for two callers */
+    di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    out->connections = di ? (long)di->num_connections : -1;
+    pthread_mutex_unlock(&srv->stats_lock);
+    for (i = 1; i < HTTP_STATS_BUCKETS; i++)
+        out->buckets[i] += out->buckets[i - 1];
+    out->count = out->buckets[HTTP_STATS_BUCKETS - 1];
+    out->sum_s = (double)sum_us / 1e6;
+    out->sse_streams = atomic_load(&srv->sse_open);
+}
+
 /* MHD_OPTION_NOTIFY_COMPLETED: the one place a request is released. */
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -547,12 +702,15 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     *con_cls = NULL;
-    if (req->sse)
+    if (req->sse) {
         req->bytes_out = (size_t)http_sse_stream_done(req->sse);
+        atomic_fetch_sub(&srv->sse_open, 1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    us = (long long)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
+         (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+    count_request(srv, req, us);
     if (srv->cfg.access_log) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        us = (long long)(t1.tv_sec - req->t0.tv_sec) * 1000000 +
-             (t1.tv_nsec - req->t0.tv_nsec) / 1000;
         log_info("%s %s %d %zu %lld",
                  req->method_name ? log_safe(&req->arena, req->method_name, 32)
                                   : "-",
@@ -619,6 +777,8 @@ struct http_sse_srv *http_req_sse_srv(const struct http_req *req)
 
 void http_req_set_sse(struct http_req *req, struct http_sse_stream *s)
 {
+    if (s && !req->sse)
+        atomic_fetch_add(&req->srv->sse_open, 1);
     req->sse = s;
 }
 
@@ -775,25 +935,30 @@ int http_resp_header(struct http_req *req, const char *name, const char *value)
     return 0;
 }
 
-/* 1 if the request's validators match the response being sent, so a
- * 200 becomes 304 (RFC 9110 13.2.2: If-None-Match wins). */
-static int not_modified(const struct http_req *req)
+/* 1 if the request's validators match a response with this etag and
+ * Last-Modified date lm (either NULL when absent), so a 200 becomes 304
+ * (RFC 9110 13.2.2: If-None-Match wins). */
+static int validators_match(const struct http_req *req, const char *etag,
+                            const char *lm)
 {
     const char *inm = http_req_header(req, "If-None-Match");
-    const char *ims, *lm;
+    const char *ims;
     time_t since, modified;
 
-    if (inm) {
-        const char *etag = resp_hdr_find(req, "ETag");
-
+    if (inm)
         return etag && http_etag_match(inm, etag);
-    }
     ims = http_req_header(req, "If-Modified-Since");
-    lm = resp_hdr_find(req, "Last-Modified");
     if (!ims || !lm || http_date_parse(ims, &since) < 0 ||
         http_date_parse(lm, &modified) < 0)
         return 0;
     return modified <= since;
+}
+
+/* validators_match for the headers the handler set. */
+static int not_modified(const struct http_req *req)
+{
+    return validators_match(req, resp_hdr_find(req, "ETag"),
+                            resp_hdr_find(req, "Last-Modified"));
 }
 
 static int kept_on_304(const char *name)
@@ -901,6 +1066,117 @@ int http_resp_send_static(struct http_req *req, int status, const char *type,
                           const void *body, size_t len)
 {
     return send_body(req, status, type, body, len, MHD_RESPMEM_PERSISTENT);
+}
+
+/* ---- prebuilt responses ---- */
+
+struct http_prebuilt {
+    struct MHD_Response *ok;      /* the 200, body from a memory file */
+    struct MHD_Response *not_mod; /* the matching 304 */
+    char *etag;                   /* ETag header value, or NULL */
+    char *last_modified;          /* Last-Modified value, or NULL */
+    size_t len;                   /* body bytes */
+};
+
+/* A response whose body is the len bytes at body: from a memory file
+ * (so MHD can use sendfile) or, failing that, copied into MHD. */
+static struct MHD_Response *file_response(const void *body, size_t len)
+{
+    int fd = len ? memfd_create("newsroom-page", MFD_CLOEXEC) : -1;
+    size_t done = 0;
+
+    while (fd >= 0 && done < len) {
+        ssize_t w = write(fd, (const char *)body + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            fd = -1;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (fd >= 0) {
+        struct MHD_Response *r = MHD_create_response_from_fd64(len, fd);
+        if (r)
+            return r;
+        close(fd);
+    }
+    return MHD_create_response_from_buffer(len, (void *)body,
+                                           MHD_RESPMEM_MUST_COPY);
+}
+
+struct http_prebuilt *http_prebuilt_new(const char *type, const void *body,
+                                        size_t len, const char *const *headers)
+{
+    struct http_prebuilt *p = calloc(1, sizeof *p);
+    size_t i;
+
+    if (!p)
+        abort();
+    p->len = len;
+    p->ok = file_response(body, len);
+    p->not_mod =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!p->ok || !p->not_mod) {
+        log_error("cannot build a prebuilt response");
+        http_prebuilt_free(p);
+        return NULL;
+    }
+    if (type)
+        add_header(p->ok, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    for (i = 0; headers && headers[i] && headers[i + 1]; i += 2) {
+        add_header(p->ok, headers[i], headers[i + 1]);
+        if (kept_on_304(headers[i]))
+            add_header(p->not_mod, headers[i], headers[i + 1]);
+        if (strcasecmp(headers[i], "ETag") == 0 && !p->etag)
+            p->etag = strdup(headers[i + 1]);
+        else if (strcasecmp(headers[i], "Last-Modified") == 0 &&
+                 !p->last_modified)
+            p->last_modified = strdup(headers[i + 1]);
+    }
+    for (i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++) {
+        add_header(p->ok, default_headers[i].name, default_headers[i].value);
+        add_header(p->not_mod, default_headers[i].name,
+                   default_headers[i].value);
+    }
+    return p;
+}
+
+void http_prebuilt_free(struct http_prebuilt *p)
+{
+    if (!p)
+        return;
+    if (p->ok)
+        MHD_destroy_response(p->ok);
+    if (p->not_mod)
+        MHD_destroy_response(p->not_mod);
+    free(p->etag);
+    free(p->last_modified);
+    free(p);
+}
+
+size_t http_prebuilt_len(const struct http_prebuilt *p)
+{
+    return p->len;
+}
+
+int http_resp_send_prebuilt(struct http_req *req, struct http_prebuilt *p)
+{
+    int not_mod = validators_match(req, p->etag, p->last_modified);
+    int status = not_mod ? 304 : 200;
+
+    if (can_send(req, 200) < 0)
+        return -1;
+    if (MHD_queue_response(req->conn, (unsigned)status,
+                           not_mod ? p->not_mod : p->ok) != MHD_YES) {
+        log_error("cannot queue response %d for '%s'", status,
+                  log_safe(&req->arena, req->target, 200));
+        return -1;
+    }
+    req->status = status;
+    req->bytes_out = not_mod || req->method == HTTP_HEAD ? 0 : p->len;
+    return status;
 }
 
 int http_resp_redirect(struct http_req *req, int status, const char *location)
@@ -1130,6 +1406,9 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
     srv->cfg = *cfg;
     srv->port = port;
     srv->sse = http_sse_srv_new();
+    srv->id = atomic_fetch_add(&next_server_id, 1);
+    pthread_mutex_init(&srv->stats_lock, NULL);
+    atomic_init(&srv->sse_open, 0);
     conns = connection_limit();
     per_ip =
         BOUND_CONNECTIONS_PER_IP < conns ? BOUND_CONNECTIONS_PER_IP : conns;
@@ -1149,11 +1428,14 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
         per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        /* SIGPIPE is ignored above: MHD may use sendfile() */
+        MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
     if (!srv->daemon) {
         set_err(err, errlen, "cannot start http server on '%s'", cfg->listen);
         close(fd);
         http_sse_srv_free(srv->sse);
+        pthread_mutex_destroy(&srv->stats_lock);
         free(srv);
         srv = NULL;
     }
@@ -1173,5 +1455,12 @@ void http_server_stop(struct http_server *srv)
     http_sse_srv_stop(srv->sse);  /* MHD may not stop a suspended stream */
     MHD_stop_daemon(srv->daemon); /* also closes the listening socket */
     http_sse_srv_free(srv->sse);
+    while (srv->stats) {
+        struct stat_block *b = srv->stats;
+
+        srv->stats = b->next;
+        free(b);
+    }
+    pthread_mutex_destroy(&srv->stats_lock);
     free(srv);
 }

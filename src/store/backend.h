@@ -27,7 +27,7 @@ struct store_ops {
     const char *name; /* "sqlite", "postgresql": for messages */
 
     void (*close)(struct store *st);
-    uint64_t (*version)(struct store *st);
+    uint64_t (*version)(struct store *st, int fresh);
     int (*schema_version)(struct store *st);
     int (*available)(struct store *st); /* NULL = always 1 */
     int (*tx_begin)(struct store *st);
@@ -41,17 +41,16 @@ struct store_ops {
     int (*post_save)(struct store *st, struct store_post *p,
                      const int64_t *author_ids, size_t n_authors,
                      const int64_t *tag_ids, size_t n_tags);
-    int (*post_get_by_slug)(struct store *st, struct arena *a,
-                            const char *slug, struct store_post *out);
+    int (*post_get_by_slug)(struct store *st, struct arena *a, const char *slug,
+                            struct store_post *out);
     int (*post_get)(struct store *st, struct arena *a, int64_t id,
                     struct store_post *out);
     int (*posts_list)(struct store *st, struct arena *a,
-                      const struct store_post_query *q,
-                      struct store_post **out, size_t *n, size_t *total);
+                      const struct store_post_query *q, struct store_post **out,
+                      size_t *n, size_t *total);
     int (*correction_add)(struct store *st, struct store_correction *c);
-    int (*corrections_list)(struct store *st, struct arena *a,
-                            int64_t post_id, struct store_correction **out,
-                            size_t *n);
+    int (*corrections_list)(struct store *st, struct arena *a, int64_t post_id,
+                            struct store_correction **out, size_t *n);
 
     int (*author_save)(struct store *st, struct store_author *au);
     int (*author_get_by_slug)(struct store *st, struct arena *a,
@@ -59,8 +58,8 @@ struct store_ops {
     int (*authors_list)(struct store *st, struct arena *a,
                         struct store_author **out, size_t *n);
     int (*tag_save)(struct store *st, struct store_tag *t);
-    int (*tag_get_by_slug)(struct store *st, struct arena *a,
-                           const char *slug, struct store_tag *out);
+    int (*tag_get_by_slug)(struct store *st, struct arena *a, const char *slug,
+                           struct store_tag *out);
     int (*tags_list)(struct store *st, struct arena *a, int kind,
                      struct store_tag **out, size_t *n);
     int (*image_save)(struct store *st, struct store_image *img);
@@ -76,14 +75,12 @@ struct store_ops {
     int (*live_get)(struct store *st, struct arena *a, int64_t id,
                     struct store_live *out);
     int (*live_events)(struct store *st, struct arena *a, int64_t after,
-                       size_t limit, struct store_live_event **out,
-                       size_t *n);
+                       size_t limit, struct store_live_event **out, size_t *n);
     int64_t (*live_last_seq)(struct store *st);
 
     int (*newsletter_save)(struct store *st, struct store_newsletter *nl);
-    int (*newsletters_list)(struct store *st, struct arena *a,
-                            int active_only, struct store_newsletter **out,
-                            size_t *n);
+    int (*newsletters_list)(struct store *st, struct arena *a, int active_only,
+                            struct store_newsletter **out, size_t *n);
 
     /* Copying a whole database (store_copy in store.c). Tables and columns
      * are names from the database's own catalog or store.c's table list,
@@ -94,16 +91,16 @@ struct store_ops {
                        size_t *n);
     /* table's columns in declaration order, in a; *n = 0 when the table
      * does not exist. */
-    int (*table_columns)(struct store *st, struct arena *a,
-                         const char *table, const char ***out, size_t *n);
+    int (*table_columns)(struct store *st, struct arena *a, const char *table,
+                         const char ***out, size_t *n);
     /* Rows in table, or -1 (logged). */
     int64_t (*table_rows)(struct store *st, const char *table);
     /* Calls fn with each row's values of cols (ordered by the first
      * column); vals live until fn returns. A non-zero return of fn stops
      * the walk and is returned. */
     int (*rows_dump)(struct store *st, const char *table,
-                     const char *const *cols, size_t ncols,
-                     store_row_fn fn, void *ctx);
+                     const char *const *cols, size_t ncols, store_row_fn fn,
+                     void *ctx);
     /* The writes below run only inside store_tx_begin/commit (an error
      * leaves that transaction failed: roll it back). */
     /* Deletes every row of table. */
@@ -155,8 +152,7 @@ struct store_ops {
     int (*session_touch)(struct store *st, const char *token_hash,
                          int64_t last_seen_at);
     int (*session_delete)(struct store *st, const char *token_hash);
-    int (*sessions_delete_staff)(struct store *st, int64_t staff_id,
-                                 size_t *n);
+    int (*sessions_delete_staff)(struct store *st, int64_t staff_id, size_t *n);
     int (*sessions_prune)(struct store *st, int64_t now, int64_t idle_before,
                           size_t *n);
     int (*rate_hit)(struct store *st, const char *key, int64_t now,
@@ -165,8 +161,7 @@ struct store_ops {
                      unsigned window_s, unsigned *count);
     int (*rate_clear)(struct store *st, const char *key);
     int (*rate_prune)(struct store *st, int64_t before, size_t *n);
-    int (*staff_token_add)(struct store *st,
-                           const struct store_staff_token *t);
+    int (*staff_token_add)(struct store *st, const struct store_staff_token *t);
     int (*staff_token_take)(struct store *st, struct arena *a,
                             const char *token_hash,
                             struct store_staff_token *out);
@@ -244,6 +239,23 @@ struct store_ops {
                             int64_t **ids, size_t *n);
     int (*post_set_narration_off)(struct store *st, int64_t post_id, int off);
 
+    /* sitemaps (store.h, "sitemaps") */
+    int (*post_stamps)(struct store *st, struct arena *a, int64_t now,
+                       int64_t since, size_t offset, size_t limit,
+                       struct store_post_stamp **out, size_t *n);
+    int (*post_stamp_pages)(struct store *st, struct arena *a, int64_t now,
+                            size_t per, int64_t **lastmod, size_t *npages);
+    int (*archive_stamps)(struct store *st, struct arena *a, int64_t now,
+                          struct store_archive_stamp **out, size_t *n);
+
+    /* imports (store.h, "imports") */
+    int (*import_map_get)(struct store *st, const char *source,
+                          const char *kind, const char *source_id,
+                          int64_t *local_id);
+    int (*import_map_put)(struct store *st, const char *source,
+                          const char *kind, const char *source_id,
+                          int64_t local_id);
+
     /* full-text search (store.h, "search") */
     int (*search)(struct store *st, struct arena *a,
                   const struct store_search_query *q,
@@ -301,6 +313,10 @@ void store_search_terms(struct arena *a, const char *q,
  * HTML-escaped, the sentinels turned into <mark> and </mark> (always
  * balanced); in a. */
 const char *store_search_snippet_html(struct arena *a, const char *raw);
+
+/* The posts.status text q's hits must have: "published" for readers; for
+ * the desk (any_status) its status, or NULL for every status. */
+const char *store_search_status(const struct store_search_query *q);
 
 /* --- backends ------------------------------------------------------------ */
 

@@ -117,12 +117,13 @@ int store_migrations_in(const char *dir, struct store_migration *out,
         int num = migration_number(dir, f->name);
         if (num < 0) {
             log_error("cannot use migration '%s': name is not "
-                      "%sNNN_name.sql", f->name, dir);
+                      "%sNNN_name.sql",
+                      f->name, dir);
             return -1;
         }
         if (n == max) {
-            log_error("cannot use migration '%s': more than %zu files",
-                      f->name, max);
+            log_error("cannot use migration '%s': more than %zu files", f->name,
+                      max);
             return -1;
         }
         out[n].number = num;
@@ -145,7 +146,12 @@ int store_migrations_in(const char *dir, struct store_migration *out,
 
 uint64_t store_version(struct store *st)
 {
-    return st->ops->version(st);
+    return st->ops->version(st, 0);
+}
+
+uint64_t store_version_fresh(struct store *st)
+{
+    return st->ops->version(st, 1);
 }
 
 int store_schema_version(struct store *st)
@@ -191,8 +197,8 @@ int store_post_save(struct store *st, struct store_post *p,
     return st->ops->post_save(st, p, author_ids, n_authors, tag_ids, n_tags);
 }
 
-int store_post_get_by_slug(struct store *st, struct arena *a,
-                           const char *slug, struct store_post *out)
+int store_post_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                           struct store_post *out)
 {
     return st->ops->post_get_by_slug(st, a, slug, out);
 }
@@ -204,8 +210,8 @@ int store_post_get(struct store *st, struct arena *a, int64_t id,
 }
 
 int store_posts_list(struct store *st, struct arena *a,
-                     const struct store_post_query *q,
-                     struct store_post **out, size_t *n, size_t *total)
+                     const struct store_post_query *q, struct store_post **out,
+                     size_t *n, size_t *total)
 {
     return st->ops->posts_list(st, a, q, out, n, total);
 }
@@ -215,9 +221,8 @@ int store_correction_add(struct store *st, struct store_correction *c)
     return st->ops->correction_add(st, c);
 }
 
-int store_corrections_list(struct store *st, struct arena *a,
-                           int64_t post_id, struct store_correction **out,
-                           size_t *n)
+int store_corrections_list(struct store *st, struct arena *a, int64_t post_id,
+                           struct store_correction **out, size_t *n)
 {
     return st->ops->corrections_list(st, a, post_id, out, n);
 }
@@ -244,8 +249,8 @@ int store_tag_save(struct store *st, struct store_tag *t)
     return st->ops->tag_save(st, t);
 }
 
-int store_tag_get_by_slug(struct store *st, struct arena *a,
-                          const char *slug, struct store_tag *out)
+int store_tag_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                          struct store_tag *out)
 {
     return st->ops->tag_get_by_slug(st, a, slug, out);
 }
@@ -267,8 +272,8 @@ int store_image_get(struct store *st, struct arena *a, int64_t id,
     return st->ops->image_get(st, a, id, out);
 }
 
-int store_image_get_by_name(struct store *st, struct arena *a,
-                            const char *name, struct store_image *out)
+int store_image_get_by_name(struct store *st, struct arena *a, const char *name,
+                            struct store_image *out)
 {
     return st->ops->image_get_by_name(st, a, name, out);
 }
@@ -296,8 +301,7 @@ int store_live_get(struct store *st, struct arena *a, int64_t id,
 }
 
 int store_live_events(struct store *st, struct arena *a, int64_t after,
-                      size_t limit, struct store_live_event **out,
-                      size_t *n)
+                      size_t limit, struct store_live_event **out, size_t *n)
 {
     return st->ops->live_events(st, a, after, limit, out, n);
 }
@@ -324,9 +328,9 @@ int store_job_add(struct store *st, const char *kind, const char *payload,
     return st->ops->job_add(st, kind, payload, run_at, unique_key, id);
 }
 
-int store_job_claim(struct store *st, struct arena *a,
-                    const char *const *kinds, size_t nkinds, int64_t now,
-                    unsigned lease_s, struct store_job *out)
+int store_job_claim(struct store *st, struct arena *a, const char *const *kinds,
+                    size_t nkinds, int64_t now, unsigned lease_s,
+                    struct store_job *out)
 {
     return st->ops->job_claim(st, a, kinds, nkinds, now, lease_s, out);
 }
@@ -679,6 +683,41 @@ int store_post_set_narration_off(struct store *st, int64_t post_id, int off)
     return st->ops->post_set_narration_off(st, post_id, off);
 }
 
+/* --- sitemaps ----------------------------------------------------------- */
+
+int store_post_stamps(struct store *st, struct arena *a, int64_t now,
+                      int64_t since, size_t offset, size_t limit,
+                      struct store_post_stamp **out, size_t *n)
+{
+    return st->ops->post_stamps(st, a, now, since, offset, limit, out, n);
+}
+
+int store_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                           size_t per, int64_t **lastmod, size_t *npages)
+{
+    return st->ops->post_stamp_pages(st, a, now, per, lastmod, npages);
+}
+
+int store_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                         struct store_archive_stamp **out, size_t *n)
+{
+    return st->ops->archive_stamps(st, a, now, out, n);
+}
+
+/* --- imports ------------------------------------------------------------ */
+
+int store_import_map_get(struct store *st, const char *source, const char *kind,
+                         const char *source_id, int64_t *local_id)
+{
+    return st->ops->import_map_get(st, source, kind, source_id, local_id);
+}
+
+int store_import_map_put(struct store *st, const char *source, const char *kind,
+                         const char *source_id, int64_t local_id)
+{
+    return st->ops->import_map_put(st, source, kind, source_id, local_id);
+}
+
 /* --- search ------------------------------------------------------------- */
 
 int store_search(struct store *st, struct arena *a,
@@ -711,6 +750,7 @@ static const struct copy_table copy_tables[] = {
     {"subscriptions", NULL}, {"mail_outbox", NULL},  {"sends", NULL},
     {"narrations", NULL},    {"jobs", NULL},         {"api_keys", NULL},
     {"settings", NULL},      {"rate_limits", NULL},  {"audit_log", NULL},
+    {"import_map", NULL},
 };
 #define NCOPY_TABLES (sizeof copy_tables / sizeof copy_tables[0])
 #define COPY_PROGRESS_ROWS 256 /* rows between progress calls */
@@ -733,17 +773,17 @@ int64_t store_table_rows(struct store *st, const char *table)
 
 /* What the row callback of one table's copy needs. */
 struct copy_run {
-    struct store *to;            /* target */
-    const char *table;           /* table being copied */
-    const char *const *cols;     /* columns copied */
-    size_t ncols;                /* entries in cols */
-    long late;                   /* index in cols copied as NULL, or -1 */
-    int update;                  /* row_load mode */
-    const char **vals;           /* scratch: one row, ncols entries */
-    int64_t done;                /* rows copied */
-    int64_t total;               /* rows expected */
+    struct store *to;             /* target */
+    const char *table;            /* table being copied */
+    const char *const *cols;      /* columns copied */
+    size_t ncols;                 /* entries in cols */
+    long late;                    /* index in cols copied as NULL, or -1 */
+    int update;                   /* row_load mode */
+    const char **vals;            /* scratch: one row, ncols entries */
+    int64_t done;                 /* rows copied */
+    int64_t total;                /* rows expected */
     store_copy_progress progress; /* or NULL */
-    void *ctx;                   /* for progress */
+    void *ctx;                    /* for progress */
 };
 
 static int copy_row(void *arg, const char *const *vals, size_t n)
@@ -753,11 +793,9 @@ static int copy_row(void *arg, const char *const *vals, size_t n)
 
     for (size_t i = 0; i < n; i++)
         r->vals[i] = (long)i == r->late ? NULL : vals[i];
-    rc = r->to->ops->row_load(r->to, r->table, r->cols, n, r->vals,
-                              r->update);
+    rc = r->to->ops->row_load(r->to, r->table, r->cols, n, r->vals, r->update);
     if (rc == STORE_CONFLICT)
-        log_error("cannot copy a row of '%s': a unique key is taken",
-                  r->table);
+        log_error("cannot copy a row of '%s': a unique key is taken", r->table);
     if (rc != 0)
         return rc;
     r->done++;

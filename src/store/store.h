@@ -57,14 +57,14 @@ struct store_image {
 };
 
 struct store_author {
-    int64_t id;           /* 0 until stored */
-    const char *slug;     /* URL name, unique */
-    const char *name;     /* display name */
-    const char *role;     /* job title, "Senior correspondent", or NULL */
-    const char *email;    /* or NULL */
-    const char *location; /* or NULL */
-    const char *bio;      /* Markdown, or NULL */
-    int64_t avatar_id;    /* store_image id, or 0 */
+    int64_t id;                 /* 0 until stored */
+    const char *slug;           /* URL name, unique */
+    const char *name;           /* display name */
+    const char *role;           /* job title, "Senior correspondent", or NULL */
+    const char *email;          /* or NULL */
+    const char *location;       /* or NULL */
+    const char *bio;            /* Markdown, or NULL */
+    int64_t avatar_id;          /* store_image id, or 0 */
     struct store_image *avatar; /* filled by reads when avatar_id != 0 */
 };
 
@@ -79,84 +79,84 @@ struct store_tag {
     const char *name;        /* display name */
     const char *description; /* or NULL */
     enum store_tag_kind kind;
-    unsigned position;       /* order of sections in the navigation */
+    unsigned position; /* order of sections in the navigation */
 };
 
 struct store_correction {
-    int64_t id;      /* 0 until stored */
-    int64_t post_id; /* the post corrected */
-    int64_t at;      /* when the correction was made */
+    int64_t id;       /* 0 until stored */
+    int64_t post_id;  /* the post corrected */
+    int64_t at;       /* when the correction was made */
     const char *text; /* Markdown */
 };
 
 struct store_post {
-    int64_t id;                /* 0 until stored */
-    const char *slug;          /* unique */
-    const char *title;         /* headline */
-    const char *standfirst;    /* dek, or NULL */
-    const char *markdown;      /* body source */
-    const char *html;          /* body rendered by render/md */
-    const char *plaintext;     /* body as text (excerpts, search) */
-    const char *excerpt;       /* one-line summary */
+    int64_t id;                   /* 0 until stored */
+    const char *slug;             /* unique */
+    const char *title;            /* headline */
+    const char *standfirst;       /* dek, or NULL */
+    const char *markdown;         /* body source */
+    const char *html;             /* body rendered by render/md */
+    const char *plaintext;        /* body as text (excerpts, search) */
+    const char *excerpt;          /* one-line summary */
     const char *meta_title;       /* <title>/og override, or NULL */
     const char *meta_description; /* description override, or NULL */
-    const char *language;      /* BCP 47, "en" */
+    const char *language;         /* BCP 47, "en" */
     enum store_post_status status;
-    int featured;              /* 1 = lead story candidate */
-    unsigned pick_order;       /* Editors' Pick position 1.., 0 = not */
-    int narration_off;         /* 1 = no audio version for this post */
-    unsigned words;            /* body words */
-    unsigned reading_minutes;  /* from content/reading */
-    int64_t feature_image_id;  /* store_image id, or 0 */
-    const char *feature_alt;   /* alt text for this use, or NULL */
+    int featured;                /* 1 = lead story candidate */
+    unsigned pick_order;         /* Editors' Pick position 1.., 0 = not */
+    int narration_off;           /* 1 = no audio version for this post */
+    unsigned words;              /* body words */
+    unsigned reading_minutes;    /* from content/reading */
+    int64_t feature_image_id;    /* store_image id, or 0 */
+    const char *feature_alt;     /* alt text for this use, or NULL */
     const char *feature_caption; /* Markdown, or NULL */
     const char *feature_credit;  /* plain text, or NULL */
     int64_t created_at;
-    int64_t published_at;      /* 0 for a draft never published */
-    int64_t updated_at;        /* last public-facing change, or 0 */
+    int64_t published_at; /* 0 for a draft never published */
+    int64_t updated_at;   /* last public-facing change, or 0 */
     /* filled by reads: */
     struct store_image *feature_image; /* or NULL */
     struct store_author *authors;      /* byline order */
     size_t nauthors;
-    struct store_tag *tags;            /* the section first, if any */
+    struct store_tag *tags; /* the section first, if any */
     size_t ntags;
 };
 
 struct store_live {
-    int64_t id;           /* 0 until stored */
-    int64_t at;           /* time shown with the update */
-    int64_t updated_at;   /* 0 unless edited after posting */
+    int64_t id;         /* 0 until stored */
+    int64_t at;         /* time shown with the update */
+    int64_t updated_at; /* 0 unless edited after posting */
     const char *headline;
-    const char *body;     /* Markdown */
-    const char *html;     /* body rendered */
+    const char *body;      /* Markdown */
+    const char *html;      /* body rendered */
     const char *link_slug; /* slug of a related post, or NULL */
-    int key;              /* 1 = key update */
+    int key;               /* 1 = key update */
 };
 
 struct store_newsletter {
-    int64_t id;           /* 0 until stored */
-    const char *slug;     /* unique */
+    int64_t id;       /* 0 until stored */
+    const char *slug; /* unique */
     const char *name;
     const char *description;
     const char *sender_name;
     const char *sender_email;
-    int64_t author_id;    /* columnist's store_author id, or 0 */
-    int active;           /* 1 = shown with a sign-up form */
-    unsigned position;    /* display order */
+    int64_t author_id; /* columnist's store_author id, or 0 */
+    int active;        /* 1 = shown with a sign-up form */
+    unsigned position; /* display order */
 };
 
 /* What store_posts_list returns. Zero the struct, then set what matters. */
 struct store_post_query {
-    int status;              /* enum store_post_status, or -1 for any */
-    const char *tag_slug;    /* only posts with this tag/section, or NULL */
-    const char *author_slug; /* only posts by this author, or NULL */
-    int featured_only;       /* 1 = featured posts only */
-    int picks_only;          /* 1 = Editors' Picks, ordered by pick_order */
+    int status;               /* enum store_post_status, or -1 for any */
+    const char *tag_slug;     /* only posts with this tag/section, or NULL */
+    const char *author_slug;  /* only posts by this author, or NULL */
+    int featured_only;        /* 1 = featured posts only */
+    int picks_only;           /* 1 = Editors' Picks, ordered by pick_order */
     int64_t published_before; /* only published_at <= this, 0 = no bound */
     const char *exclude_slug; /* leave this post out, or NULL */
-    size_t limit;            /* rows wanted (0 = 10) */
-    size_t offset;           /* rows skipped */
-    int with_body;           /* 1 = fill markdown/html/plaintext too */
+    size_t limit;             /* rows wanted (0 = 10) */
+    size_t offset;            /* rows skipped */
+    int with_body;            /* 1 = fill markdown/html/plaintext too */
     const char *title_search; /* only posts whose title contains this text,
                                  case-insensitively for ASCII letters; NULL or
                                  "" = no filter. LIKE wildcards (% _) in it are
@@ -173,10 +173,20 @@ struct store_post_query {
 struct store *store_open(const char *url, char *err, size_t errlen);
 void store_close(struct store *st);
 
-/* Changes whenever any connection (any process) commits a write. Cheap:
- * no query. On PostgreSQL another process's commit shows within a moment
- * (it arrives by LISTEN/NOTIFY). */
+/* The content version: changes whenever any connection (any process)
+ * commits a write to a table readers see (posts and their links, images,
+ * authors, tags, corrections, live updates and their log, newsletters,
+ * narrations, settings); bookkeeping writes (sessions, rate limits, jobs,
+ * mail, subscribers, staff, revisions, audit) leave it alone. Cheap: an
+ * atomic read, no query. A commit made through this store shows at once;
+ * another process's within 100 ms on SQLite (one look at the database per
+ * interval, shared by all threads), within a moment on PostgreSQL (it
+ * arrives by LISTEN/NOTIFY). */
 uint64_t store_version(struct store *st);
+/* store_version, but on SQLite looking at the database now rather than
+ * trusting a look made less than 100 ms ago: for one watcher thread (the
+ * live feed's), not for every request. */
+uint64_t store_version_fresh(struct store *st);
 /* Number of the newest migration applied. */
 int store_schema_version(struct store *st);
 
@@ -214,15 +224,15 @@ int store_post_save(struct store *st, struct store_post *p,
                     const int64_t *author_ids, size_t n_authors,
                     const int64_t *tag_ids, size_t n_tags);
 /* Reads one post with body, authors, tags and image; STORE_NOTFOUND. */
-int store_post_get_by_slug(struct store *st, struct arena *a,
-                           const char *slug, struct store_post *out);
+int store_post_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                           struct store_post *out);
 int store_post_get(struct store *st, struct arena *a, int64_t id,
                    struct store_post *out);
 /* Lists posts newest first (picks: by pick_order). *out is an array in a;
  * *total (may be NULL) gets the count without limit/offset. */
 int store_posts_list(struct store *st, struct arena *a,
-                     const struct store_post_query *q,
-                     struct store_post **out, size_t *n, size_t *total);
+                     const struct store_post_query *q, struct store_post **out,
+                     size_t *n, size_t *total);
 
 /* Deletes a post with its revisions, corrections, byline and tags.
  * STORE_NOTFOUND when there is no such post. */
@@ -235,9 +245,8 @@ int store_picks_set(struct store *st, const int64_t *ids, size_t n);
 
 int store_correction_add(struct store *st, struct store_correction *c);
 /* Oldest first. */
-int store_corrections_list(struct store *st, struct arena *a,
-                           int64_t post_id, struct store_correction **out,
-                           size_t *n);
+int store_corrections_list(struct store *st, struct arena *a, int64_t post_id,
+                           struct store_correction **out, size_t *n);
 
 /* --- authors, tags, images --------------------------------------------- */
 
@@ -249,8 +258,8 @@ int store_authors_list(struct store *st, struct arena *a,
                        struct store_author **out, size_t *n);
 
 int store_tag_save(struct store *st, struct store_tag *t);
-int store_tag_get_by_slug(struct store *st, struct arena *a,
-                          const char *slug, struct store_tag *out);
+int store_tag_get_by_slug(struct store *st, struct arena *a, const char *slug,
+                          struct store_tag *out);
 /* kind -1 = all; sections by position, tags by name. */
 int store_tags_list(struct store *st, struct arena *a, int kind,
                     struct store_tag **out, size_t *n);
@@ -259,8 +268,8 @@ int store_image_save(struct store *st, struct store_image *img);
 int store_image_get(struct store *st, struct arena *a, int64_t id,
                     struct store_image *out);
 /* By name ("images/grid-1a2b3c4d"); STORE_NOTFOUND. */
-int store_image_get_by_name(struct store *st, struct arena *a,
-                            const char *name, struct store_image *out);
+int store_image_get_by_name(struct store *st, struct arena *a, const char *name,
+                            struct store_image *out);
 
 /* --- live updates ------------------------------------------------------ */
 
@@ -279,12 +288,12 @@ enum store_live_kind {
 };
 
 struct store_live_event {
-    int64_t seq;               /* position in the log, only grows */
+    int64_t seq; /* position in the log, only grows */
     enum store_live_kind kind;
-    int64_t live_id;           /* the update concerned */
-    int present;               /* 1 = lu holds the update as it is now;
-                                  0 = it no longer exists */
-    struct store_live lu;      /* current content when present */
+    int64_t live_id;      /* the update concerned */
+    int present;          /* 1 = lu holds the update as it is now;
+                             0 = it no longer exists */
+    struct store_live lu; /* current content when present */
 };
 
 /* One update by id; STORE_NOTFOUND. */
@@ -292,8 +301,7 @@ int store_live_get(struct store *st, struct arena *a, int64_t id,
                    struct store_live *out);
 /* Log entries with seq > after, oldest first, at most limit (0 = 10). */
 int store_live_events(struct store *st, struct arena *a, int64_t after,
-                      size_t limit, struct store_live_event **out,
-                      size_t *n);
+                      size_t limit, struct store_live_event **out, size_t *n);
 /* The newest seq of the log (0 when empty), or -1. */
 int64_t store_live_last_seq(struct store *st);
 
@@ -500,7 +508,7 @@ int store_staff_list(struct store *st, struct arena *a,
 /* --- revisions: every saved version of a post's text -------------------- */
 
 struct store_revision {
-    int64_t id;             /* 0 until stored */
+    int64_t id; /* 0 until stored */
     int64_t post_id;
     const char *title;
     const char *standfirst; /* or NULL */
@@ -530,13 +538,13 @@ struct store_session {
     int64_t staff_id;
     int64_t created_at;
     int64_t last_seen_at;
-    int64_t expires_at;     /* absolute end */
+    int64_t expires_at; /* absolute end */
 };
 /* STORE_CONFLICT if the hash exists. */
 int store_session_add(struct store *st, const struct store_session *s);
 /* STORE_NOTFOUND. */
-int store_session_get(struct store *st, struct arena *a,
-                      const char *token_hash, struct store_session *out);
+int store_session_get(struct store *st, struct arena *a, const char *token_hash,
+                      struct store_session *out);
 /* Sets last_seen_at. STORE_NOTFOUND. */
 int store_session_touch(struct store *st, const char *token_hash,
                         int64_t last_seen_at);
@@ -544,8 +552,7 @@ int store_session_touch(struct store *st, const char *token_hash,
 int store_session_delete(struct store *st, const char *token_hash);
 /* Deletes every session of a staff member (sign out everywhere); *n (may
  * be NULL) gets how many. */
-int store_sessions_delete_staff(struct store *st, int64_t staff_id,
-                                size_t *n);
+int store_sessions_delete_staff(struct store *st, int64_t staff_id, size_t *n);
 /* Deletes sessions with expires_at <= now or last_seen_at < idle_before;
  * *n (may be NULL) gets how many. */
 int store_sessions_prune(struct store *st, int64_t now, int64_t idle_before,
@@ -574,7 +581,7 @@ int store_rate_prune(struct store *st, int64_t before, size_t *n);
 struct store_staff_token {
     const char *token_hash; /* hex hash of the link's secret, the key */
     int64_t staff_id;
-    const char *purpose;    /* "invite" or "reset" */
+    const char *purpose; /* "invite" or "reset" */
     int64_t created_at;
     int64_t expires_at;
 };
@@ -593,13 +600,13 @@ int store_staff_token_get(struct store *st, struct arena *a,
 /* --- audit log: who did what, when (administrators read it) -------------- */
 
 struct store_audit {
-    int64_t id;          /* 0 until stored; grows */
+    int64_t id; /* 0 until stored; grows */
     int64_t at;
-    int64_t staff_id;    /* or 0 (the CLI) */
-    const char *actor;   /* "Name <email>" at the time, or "command line" */
-    const char *action;  /* "post.publish", "staff.role", ... */
-    const char *target;  /* what it acted on, "post 12 'slug'" */
-    const char *detail;  /* or NULL */
+    int64_t staff_id;   /* or 0 (the CLI) */
+    const char *actor;  /* "Name <email>" at the time, or "command line" */
+    const char *action; /* "post.publish", "staff.role", ... */
+    const char *target; /* what it acted on, "post 12 'slug'" */
+    const char *detail; /* or NULL */
 };
 /* Stores e (sets e->id). */
 int store_audit_add(struct store *st, struct store_audit *e);
@@ -614,12 +621,12 @@ int store_audit_list(struct store *st, struct arena *a, int64_t before_id,
 
 /* One row of the queue, as store_job_claim hands it to a worker. */
 struct store_job {
-    int64_t id;          /* > 0 */
-    const char *kind;    /* what to do, "publish_due" */
-    const char *payload; /* the kind's argument (JSON or ""), never NULL */
-    int64_t run_at;      /* not before this time */
-    unsigned attempts;   /* claims so far, this one included (1..) */
-    int64_t lease_until; /* the claim lapses at this time */
+    int64_t id;             /* > 0 */
+    const char *kind;       /* what to do, "publish_due" */
+    const char *payload;    /* the kind's argument (JSON or ""), never NULL */
+    int64_t run_at;         /* not before this time */
+    unsigned attempts;      /* claims so far, this one included (1..) */
+    int64_t lease_until;    /* the claim lapses at this time */
     const char *last_error; /* the previous attempt's error, or NULL */
 };
 
@@ -636,9 +643,9 @@ int store_job_add(struct store *st, const char *kind, const char *payload,
  * and copies it into *out (strings in a). Two callers, in any processes,
  * never take the same job while its lease holds. STORE_NOTFOUND when
  * nothing is due; no write is committed then (store_version() stays). */
-int store_job_claim(struct store *st, struct arena *a,
-                    const char *const *kinds, size_t nkinds, int64_t now,
-                    unsigned lease_s, struct store_job *out);
+int store_job_claim(struct store *st, struct arena *a, const char *const *kinds,
+                    size_t nkinds, int64_t now, unsigned lease_s,
+                    struct store_job *out);
 /* Marks a job done. STORE_NOTFOUND without such a job. */
 int store_job_done(struct store *st, int64_t id);
 /* Puts a job back in the queue to run at run_at, noting error (or NULL).
@@ -727,6 +734,10 @@ struct store_search_query {
     const char *author_slug; /* or NULL */
     int64_t from, to;        /* published_at range, 0 = open */
     size_t limit, offset;    /* limit 0 = 10 */
+    int any_status;          /* 0 = published posts only (readers); 1 = posts
+                                of every status too (the desk) */
+    int status;              /* with any_status: only this enum
+                                store_post_status, or -1 for all */
 };
 /* One post found. */
 struct store_search_hit {
@@ -736,11 +747,69 @@ struct store_search_hit {
                                  HTML-escaped otherwise (safe to print raw) */
     double rank;              /* higher = better */
 };
-/* Published posts matching q, best first; *total = all matches. An empty or
- * all-punctuation q gives 0 hits (not an error). */
+/* Published posts (with any_status, every post) matching q, best first;
+ * *total = all matches. An empty or all-punctuation q gives 0 hits (not an
+ * error). */
 int store_search(struct store *st, struct arena *a,
                  const struct store_search_query *q,
                  struct store_search_hit **out, size_t *n, size_t *total);
+
+/* --- sitemaps: light rows of the public posts (web/sitemap.c) ------------ */
+
+/* A post is public at now when its status is published and published_at
+ * <= now. Its lastmod is max(updated_at, published_at). */
+
+/* One public post as a sitemap lists it. */
+struct store_post_stamp {
+    const char *slug;
+    const char *title;
+    const char *language;     /* BCP 47, "en" */
+    const char *image;        /* feature image's name under media/, or NULL */
+    const char *image_widths; /* its variant widths, "480,960", or NULL */
+    int64_t published_at;
+    int64_t lastmod; /* max(updated_at, published_at) */
+};
+/* Posts public at now and published at or after since (0 = no bound),
+ * newest first (published_at DESC, id DESC), skipping offset, at most
+ * limit (0 = 10). *out is an array in a. 0 or -1. */
+int store_post_stamps(struct store *st, struct arena *a, int64_t now,
+                      int64_t since, size_t offset, size_t limit,
+                      struct store_post_stamp **out, size_t *n);
+/* The posts public at now cut, in store_post_stamps' order, into pages of
+ * per rows (per >= 1): (*lastmod)[i] (array in a) is the newest lastmod
+ * on page i+1; *npages the number of pages (0 when no post is public).
+ * 0 or -1. */
+int store_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                           size_t per, int64_t **lastmod, size_t *npages);
+
+enum store_archive_kind {
+    STORE_ARCHIVE_AUTHOR,  /* /author/SLUG/ */
+    STORE_ARCHIVE_SECTION, /* /section/SLUG/ */
+    STORE_ARCHIVE_TAG,     /* /tag/SLUG/ */
+};
+/* An author, section or tag with at least one public post. */
+struct store_archive_stamp {
+    enum store_archive_kind kind;
+    const char *slug;
+    int64_t lastmod; /* the newest lastmod of its public posts */
+};
+/* Every author, section and tag with posts public at now, by kind
+ * (authors, sections, tags), then slug (bytewise). *out is an array in a.
+ * 0 or -1. */
+int store_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                         struct store_archive_stamp **out, size_t *n);
+
+/* --- imports: what each imported item became (schema 010) -------------- */
+
+/* The local id that item source_id of kind from source ("ghost", "wxr")
+ * became when it was imported: 0 with *local_id, STORE_NOTFOUND when it
+ * never was, or -1. */
+int store_import_map_get(struct store *st, const char *source, const char *kind,
+                         const char *source_id, int64_t *local_id);
+/* Records (or moves) what that item became. 0 or -1. Bookkeeping: leaves
+ * store_version() alone. */
+int store_import_map_put(struct store *st, const char *source, const char *kind,
+                         const char *source_id, int64_t local_id);
 
 /* --- copying a whole database (newsroom migrate) ------------------------- */
 
@@ -757,8 +826,8 @@ int store_table_names(struct store *st, struct arena *a, const char ***out,
 int64_t store_table_rows(struct store *st, const char *table);
 
 /* store_copy's progress: rows of table copied so far out of total. */
-typedef void (*store_copy_progress)(void *ctx, const char *table,
-                                    int64_t done, int64_t total);
+typedef void (*store_copy_progress)(void *ctx, const char *table, int64_t done,
+                                    int64_t total);
 
 /* Copies every row of every store_table from one store into another (any
  * backends; each already migrated by store_open), keeping ids, in one

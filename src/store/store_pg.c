@@ -734,8 +734,9 @@ static void pg_tx_rollback(struct store *st)
 
 /* --- version: the listener ----------------------------------------------- */
 
-static uint64_t pg_version(struct store *st)
+static uint64_t pg_version(struct store *st, int fresh)
 {
+    (void)fresh; /* the listener thread keeps it current */
     struct store_pg *s = pg_of(st);
 
     /* Deaf: cannot tell, so report a change and let caches refill. */
@@ -954,6 +955,11 @@ static const struct store_ops pg_ops = {
     .narrations_prune = pg_narrations_prune,
     .episodes = pg_episodes,
     .posts_unnarrated = pg_posts_unnarrated,
+    .post_stamps = pg_post_stamps,
+    .post_stamp_pages = pg_post_stamp_pages,
+    .archive_stamps = pg_archive_stamps,
+    .import_map_get = pg_import_map_get,
+    .import_map_put = pg_import_map_put,
     .post_set_narration_off = pg_post_set_narration_off,
     .search = pg_search,
 };

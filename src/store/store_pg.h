@@ -425,6 +425,17 @@ int pg_narration_ready(struct store *st, struct arena *a, int64_t post_id,
                        struct store_narration *out);
 int pg_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
                         int64_t keep_id, const char ***files, size_t *n);
+int pg_post_stamps(struct store *st, struct arena *a, int64_t now,
+                   int64_t since, size_t offset, size_t limit,
+                   struct store_post_stamp **out, size_t *n);
+int pg_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                        size_t per, int64_t **lastmod, size_t *npages);
+int pg_import_map_get(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t *local_id);
+int pg_import_map_put(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t local_id);
+int pg_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                      struct store_archive_stamp **out, size_t *n);
 int pg_episodes(struct store *st, struct arena *a, size_t limit,
                 struct store_episode **out, size_t *n);
 int pg_posts_unnarrated(struct store *st, struct arena *a, size_t limit,

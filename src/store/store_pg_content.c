@@ -1044,3 +1044,107 @@ int pg_staff_list(struct store *st, struct arena *a,
     return pg_list(c, a, S_STAFF_LIST, NULL, sizeof **out, staff_row,
                    (void **)out, n, "list staff");
 }
+
+/* --- sitemaps ------------------------------------------------------------- */
+
+/* A post's lastmod: max(updated_at, published_at). */
+#define STAMP_LASTMOD                                                          \
+    "CASE WHEN p.updated_at > p.published_at THEN p.updated_at "               \
+    "ELSE p.published_at END"
+
+/* Public at $1 (store.h, "sitemaps"). */
+#define STAMP_PUBLIC "p.status = 'published' AND p.published_at <= $1::bigint"
+
+static void post_stamp_row(struct arena *a, const PGresult *r, int i,
+                           void *item)
+{
+    struct store_post_stamp *p = item;
+
+    p->slug = pg_col_text(a, r, i, 0);
+    p->title = pg_col_text(a, r, i, 1);
+    p->language = pg_col_text(a, r, i, 2);
+    p->image = pg_col_text(a, r, i, 3);
+    p->image_widths = pg_col_text(a, r, i, 4);
+    p->published_at = pg_col_int(r, i, 5);
+    p->lastmod = pg_col_int(r, i, 6);
+}
+
+int pg_post_stamps(struct store *st, struct arena *a, int64_t now,
+                   int64_t since, size_t offset, size_t limit,
+                   struct store_post_stamp **out, size_t *n)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, now);
+    pg_param_int(&p, 2, since);
+    pg_param_int(&p, 3, pg_clamp64(limit ? limit : LIST_LIMIT));
+    pg_param_int(&p, 4, pg_clamp64(offset));
+    return pg_query_rows(
+        st, a,
+        "SELECT p.slug, p.title, p.language, i.name, i.widths, "
+        "p.published_at, " STAMP_LASTMOD " FROM posts p "
+        "LEFT JOIN images i ON i.id = p.feature_image_id "
+        "WHERE " STAMP_PUBLIC " AND p.published_at >= $2::bigint "
+        "ORDER BY p.published_at DESC, p.id DESC "
+        "LIMIT $3::bigint OFFSET $4::bigint",
+        &p, sizeof **out, post_stamp_row, (void **)out, n,
+        "list post stamps");
+}
+
+static void lastmod_row(struct arena *a, const PGresult *r, int i, void *item)
+{
+    (void)a;
+    *(int64_t *)item = pg_col_int(r, i, 1);
+}
+
+int pg_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                        size_t per, int64_t **lastmod, size_t *npages)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, now);
+    pg_param_int(&p, 2, pg_clamp64(per ? per : 1));
+    return pg_query_rows(
+        st, a,
+        "SELECT k, max(m) FROM (SELECT (row_number() OVER "
+        "(ORDER BY p.published_at DESC, p.id DESC) - 1) / $2::bigint AS k, "
+        STAMP_LASTMOD " AS m FROM posts p WHERE " STAMP_PUBLIC ") s "
+        "GROUP BY k ORDER BY k",
+        &p, sizeof **lastmod, lastmod_row, (void **)lastmod, npages,
+        "count post stamp pages");
+}
+
+static void archive_stamp_row(struct arena *a, const PGresult *r, int i,
+                              void *item)
+{
+    struct store_archive_stamp *t = item;
+
+    t->kind = (enum store_archive_kind)pg_col_int(r, i, 0);
+    t->slug = pg_col_text(a, r, i, 1);
+    t->lastmod = pg_col_int(r, i, 2);
+}
+
+int pg_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                      struct store_archive_stamp **out, size_t *n)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, now);
+    /* COLLATE "C": slugs in byte order, as SQLite sorts them */
+    return pg_query_rows(
+        st, a,
+        "SELECT kind, slug, m FROM ("
+        "SELECT 0 AS kind, au.slug AS slug, max(" STAMP_LASTMOD ") AS m "
+        "FROM authors au JOIN post_authors pa ON pa.author_id = au.id "
+        "JOIN posts p ON p.id = pa.post_id WHERE " STAMP_PUBLIC " "
+        "GROUP BY au.id, au.slug "
+        "UNION ALL "
+        "SELECT CASE t.kind WHEN 'section' THEN 1 ELSE 2 END, t.slug, "
+        "max(" STAMP_LASTMOD ") "
+        "FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
+        "JOIN posts p ON p.id = pt.post_id WHERE " STAMP_PUBLIC " "
+        "GROUP BY t.id, t.slug, t.kind) s "
+        "ORDER BY kind, slug COLLATE \"C\"",
+        &p, sizeof **out, archive_stamp_row, (void **)out, n,
+        "list archive stamps");
+}

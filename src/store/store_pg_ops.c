@@ -26,12 +26,13 @@
 
 /* Runs one write statement with p in its own transaction; *changed gets
  * the rows it changed. When none changed, the transaction is rolled back
- * (no notification, store_version() stays) and STORE_NOTFOUND returned. */
+ * and STORE_NOTFOUND returned. The job queue is bookkeeping: its writes
+ * never move store_version() (schema_pg/009). */
 static int job_write(struct store *st, const char *sql,
                      const struct pg_params *p, size_t *changed,
                      const char *what)
 {
-    return pg_write1(st, NULL, sql, p, NULL, NULL, 0, 1, changed, 1, what);
+    return pg_write1(st, NULL, sql, p, NULL, NULL, 0, 1, changed, 0, what);
 }
 
 int pg_job_add(struct store *st, const char *kind, const char *payload,
@@ -64,7 +65,7 @@ int pg_job_add(struct store *st, const char *kind, const char *payload,
     if (rc == 0 && id)
         *id = pg_col_int(res, 0, 0);
     PQclear(res);
-    return pg_write_end(c, rc);
+    return pg_write_end_unseen(c, rc);
 }
 
 int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
@@ -129,7 +130,7 @@ int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
                      &p, &res, "claim job");
 out:
     PQclear(res);
-    return pg_write_end(c, rc);
+    return pg_write_end_unseen(c, rc);
 }
 
 int pg_job_done(struct store *st, int64_t id)
@@ -486,4 +487,46 @@ int pg_ids_reset(struct store *st, const char *table)
     buf_release(&b);
     buf_release(&qt);
     return rc;
+}
+
+/* --- imports ------------------------------------------------------------ */
+
+static void local_id_row(struct arena *a, const PGresult *r, int row,
+                         void *item)
+{
+    (void)a;
+    *(int64_t *)item = pg_col_int(r, row, 0);
+}
+
+int pg_import_map_get(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t *local_id)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, source);
+    pg_param_text(&p, 2, kind);
+    pg_param_text(&p, 3, source_id);
+    return pg_query_one(st, NULL,
+                        "SELECT local_id FROM import_map WHERE source = $1 "
+                        "AND kind = $2 AND source_id = $3",
+                        &p, sizeof *local_id, local_id_row, local_id,
+                        "read import map");
+}
+
+int pg_import_map_put(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t local_id)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, source);
+    pg_param_text(&p, 2, kind);
+    pg_param_text(&p, 3, source_id);
+    pg_param_int(&p, 4, local_id);
+    /* bookkeeping: the import_map table has no newsroom_changed trigger */
+    return pg_write1(st, NULL,
+                     "INSERT INTO import_map (source, kind, source_id, "
+                     "local_id) VALUES ($1, $2, $3, $4) "
+                     "ON CONFLICT (source, kind, source_id) "
+                     "DO UPDATE SET local_id = excluded.local_id",
+                     &p, NULL, NULL, 0, 0, NULL, 0, "save import map");
 }

@@ -1,6 +1,6 @@
 /*
  * store_pg_search.c - the PostgreSQL backend's store_search, over the
- * post_search table of schema_pg/007_search.sql (tsvector per published
+ * post_search table of schema_pg/007_search.sql and 008 (tsvector per
  * post, weighted A headline, B standfirst, C body, D authors and tags;
  * kept in sync by triggers).
  *
@@ -38,10 +38,11 @@
     "FROM unnest(string_to_array($1::text, E'\\n')) w) z "                     \
     "WHERE x::text <> '')::tsquery AS tq) "
 
-/* The published posts matching q that pass the filters $2..$5. */
+/* The posts matching q that pass the filters $2..$6 ($6: the status
+ * wanted, NULL for any: store_search_status). */
 #define MATCHES                                                                \
     "FROM q, post_search s JOIN posts p ON p.id = s.post_id "                  \
-    "WHERE s.doc @@ q.tq AND p.status = 'published' "                          \
+    "WHERE s.doc @@ q.tq AND ($6::text IS NULL OR p.status = $6::text) "       \
     "AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM post_tags pt "             \
     "JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id "                 \
     "AND t.slug = $2::text)) "                                                 \
@@ -55,7 +56,7 @@ static const char page_sql[] =
     QUERY_CTE ", hits AS (SELECT p.id AS id, ts_rank(s.doc, q.tq) AS score, "
               "p.published_at AS at " MATCHES " "
               "ORDER BY score DESC, at DESC, id DESC "
-              "LIMIT $6::bigint OFFSET $7::bigint) "
+              "LIMIT $7::bigint OFFSET $8::bigint) "
               "SELECT " POST_COLS ", h.score, "
               "ts_headline('english', translate(p.plaintext, '<>', "
               "chr(3) || chr(4)), q.tq, 'StartSel=' || "
@@ -139,8 +140,9 @@ int pg_search(struct store *st, struct arena *a,
     pg_param_text(&p, 3, q->author_slug);
     pg_param_int(&p, 4, q->from);
     pg_param_int(&p, 5, q->to);
-    pg_param_int(&p, 6, pg_clamp64(limit));
-    pg_param_int(&p, 7, pg_clamp64(q->offset));
+    pg_param_text(&p, 6, store_search_status(q));
+    pg_param_int(&p, 7, pg_clamp64(limit));
+    pg_param_int(&p, 8, pg_clamp64(q->offset));
     rc = pg_read_begin(c);
     if (rc != 0)
         return rc;
@@ -163,7 +165,7 @@ int pg_search(struct store *st, struct arena *a,
     if (total && q->offset == 0 && nhits < limit) {
         *total = nhits;
     } else if (total) {
-        p.n = 5; /* the count takes $1..$5 */
+        p.n = 6; /* the count takes $1..$6 */
         rc = pg_exec_sql(c, count_sql, &p, &res, "count search hits");
         if (rc != 0)
             goto out;

@@ -13,11 +13,15 @@
  * Snippets: the engines mark hits with the sentinel bytes
  * STORE_SEARCH_MARK_ON / _OFF around raw text; store_search_snippet_html
  * escapes the text and only then turns the sentinels into <mark>.
+ *
+ * The index holds every post (schema 008); store_search_status says which
+ * statuses a query may see: readers only ever get published posts.
  */
 #include <string.h>
 
 #include "core/arena.h"
 #include "store/backend.h"
+#include "store/store_sql.h"
 
 /* 1 for a punctuation or space code point of the blocks news text uses:
  * Latin-1's (no-break space, << >>, inverted marks; not ordinal letters or
@@ -167,4 +171,11 @@ const char *store_search_snippet_html(struct arena *a, const char *raw)
     }
     out[len] = '\0';
     return out;
+}
+
+const char *store_search_status(const struct store_search_query *q)
+{
+    if (!q->any_status)
+        return store_sql_status_name(STORE_POST_PUBLISHED);
+    return q->status < 0 ? NULL : store_sql_status_name(q->status);
 }

@@ -29,11 +29,22 @@
  *   whole or not at all either way. Reads that take several statements
  *   (a post with its authors and tags) run in one read transaction so they
  *   see one snapshot.
- * - store_version: a dedicated "watch" connection (which also ran the
- *   migrations) answers PRAGMA data_version, which changes when any other
- *   connection - of this process or another - commits; it is added to a
- *   counter bumped on each commit made here. Both only grow, so the sum
- *   changes whenever either does.
+ * - store_version: the content_version counter (schema/009), which
+ *   triggers bump on every write to a table readers see, whoever makes
+ *   it. Reading it is SQL, and store_version() is on the page cache's hot
+ *   path, so the answer is kept in an atomic and looked up again only
+ *   when something may have changed: by the committing thread right after
+ *   each commit made by this process, before the write function returns
+ *   (so a reader never gets a page older than a save that has returned),
+ *   and otherwise at most every VERSION_LOOK_MS, for other processes'
+ *   commits (a CLI command) - the server's live-feed watcher looks every
+ *   50 ms (store_version_fresh), so request threads never do. A look
+ *   asks a dedicated "watch" connection (which also ran the migrations)
+ *   for PRAGMA data_version, which changes when any other connection
+ *   commits, and reads the counter only then. Bookkeeping commits
+ *   (sessions, jobs, mail) cost one look each and leave the version
+ *   alone. A thread that finds a look in progress keeps the last answer
+ *   rather than wait, unless it asked for a fresh one.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -51,6 +62,10 @@
 #include "store/store_sqlite.h"
 
 #define BUSY_TIMEOUT_MS 5000 /* wait for another writer before SQLITE_BUSY */
+/* store_version: other processes' commits show at most this late */
+#define VERSION_LOOK_MS 100
+
+static uint64_t sq_version(struct store *st, int fresh);
 
 /* --- statements ---------------------------------------------------------- */
 
@@ -89,10 +104,10 @@ static const char *const stmt_sql[S__MAX] = {
         "feature_alt = ?15, feature_caption = ?16, feature_credit = ?17, "
         "published_at = ?19, updated_at = ?20, markdown = ?21, html = ?22, "
         "plaintext = ?23, narration_off = ?24 WHERE id = ?1",
-    [S_POST_BY_SLUG] = "SELECT " POST_COLS POST_BODY_COLS POST_FROM
-                       " WHERE p.slug = ?1",
-    [S_POST_BY_ID] = "SELECT " POST_COLS POST_BODY_COLS POST_FROM
-                     " WHERE p.id = ?1",
+    [S_POST_BY_SLUG] =
+        "SELECT " POST_COLS POST_BODY_COLS POST_FROM " WHERE p.slug = ?1",
+    [S_POST_BY_ID] =
+        "SELECT " POST_COLS POST_BODY_COLS POST_FROM " WHERE p.id = ?1",
     [S_POST_AUTHORS_DEL] = "DELETE FROM post_authors WHERE post_id = ?1",
     [S_POST_AUTHOR_ADD] = "INSERT INTO post_authors (post_id, author_id, "
                           "position) VALUES (?1, ?2, ?3)",
@@ -123,10 +138,8 @@ static const char *const stmt_sql[S__MAX] = {
     [S_AUTHOR_UPDATE] = "UPDATE authors SET slug = ?2, name = ?3, role = ?4, "
                         "email = ?5, location = ?6, bio = ?7, avatar_id = ?8 "
                         "WHERE id = ?1",
-    [S_AUTHOR_BY_SLUG] = "SELECT " AUTHOR_COLS AUTHOR_FROM
-                         " WHERE a.slug = ?1",
-    [S_AUTHORS] = "SELECT " AUTHOR_COLS AUTHOR_FROM
-                  " ORDER BY a.name, a.id",
+    [S_AUTHOR_BY_SLUG] = "SELECT " AUTHOR_COLS AUTHOR_FROM " WHERE a.slug = ?1",
+    [S_AUTHORS] = "SELECT " AUTHOR_COLS AUTHOR_FROM " ORDER BY a.name, a.id",
 
     [S_TAG_INSERT] = "INSERT INTO tags (slug, name, description, kind, "
                      "position) VALUES (?2, ?3, ?4, ?5, ?6)",
@@ -143,9 +156,10 @@ static const char *const stmt_sql[S__MAX] = {
     [S_IMAGE_UPDATE] = "UPDATE images SET name = ?2, width = ?3, height = ?4, "
                        "widths = ?5, formats = ?6, alt = ?8 WHERE id = ?1",
     [S_IMAGE_GET] = "SELECT " IMAGE_COLS("i") " FROM images i "
-                    "WHERE i.id = ?1",
-    [S_IMAGE_BY_NAME] = "SELECT " IMAGE_COLS("i") " FROM images i "
-                        "WHERE i.name = ?1 ORDER BY i.id LIMIT 1",
+                                              "WHERE i.id = ?1",
+    [S_IMAGE_BY_NAME] =
+        "SELECT " IMAGE_COLS("i") " FROM images i "
+                                  "WHERE i.name = ?1 ORDER BY i.id LIMIT 1",
 
     [S_LIVE_INSERT] = "INSERT INTO live_updates (at, updated_at, headline, "
                       "body, html, link_slug, is_key) "
@@ -197,10 +211,9 @@ static const struct store_ops sqlite_ops;
 static sqlite3 *db_open(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database '%s': %s", path,
@@ -472,7 +485,7 @@ int sq_write_end(struct sq_conn *c, int rc)
             return run(c, S_RELEASE, "release savepoint");
         rc = run(c, S_COMMIT, "commit");
         if (rc == 0) {
-            atomic_fetch_add(&c->owner->own, 1);
+            sq_version(&c->owner->base, 1);
             return 0;
         }
     }
@@ -539,7 +552,7 @@ static int sq_tx_commit(struct store *st)
         run(c, S_ROLLBACK, "roll back");
         return STORE_ERROR;
     }
-    atomic_fetch_add(&c->owner->own, 1);
+    sq_version(&c->owner->base, 1);
     return 0;
 }
 
@@ -556,31 +569,58 @@ static void sq_tx_rollback(struct store *st)
 
 /* --- version, migrations, lifecycle -------------------------------------- */
 
-static uint64_t sq_version(struct store *st)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Asks the watch connection whether anything committed and, if so, reads
+ * content_version into s->version; the caller holds watch_mu. A failure
+ * moves the version (caches refill rather than serve stale pages). */
+static void look(struct sq_store *s)
+{
+    int64_t v = -1;
+
+    if (sqlite3_step(s->data_version) == SQLITE_ROW)
+        v = sqlite3_column_int64(s->data_version, 0);
+    sqlite3_reset(s->data_version);
+    if (v >= 0 && v == s->last_data_version)
+        return;
+    if (v >= 0 && sqlite3_step(s->content) == SQLITE_ROW) {
+        uint64_t n = (uint64_t)sqlite3_column_int64(s->content, 0);
+        /* never backwards: a failure may have moved it past n */
+        if (n > atomic_load(&s->version))
+            atomic_store(&s->version, n);
+        s->last_data_version = v;
+        sqlite3_reset(s->content);
+        return;
+    }
+    sqlite3_reset(s->content);
+    if (!s->watch_failed)
+        log_warn("cannot read the content version of '%s': %s", s->path,
+                 sqlite3_errmsg(s->watch));
+    s->watch_failed = 1;
+    atomic_fetch_add(&s->version, 1);
+}
+
+static uint64_t sq_version(struct store *st, int fresh)
 {
     struct sq_store *s = sq_of(st);
-    uint64_t others;
+    int64_t now = now_ms();
 
-    pthread_mutex_lock(&s->watch_mu);
-    if (sqlite3_step(s->data_version) == SQLITE_ROW) {
-        int64_t v = sqlite3_column_int64(s->data_version, 0);
-        if (v != s->last_data_version) {
-            s->last_data_version = v;
-            s->others++;
-        }
-    } else {
-        /* Cannot tell: report a change, so caches refill rather than
-         * serve stale pages. */
-        if (!s->watch_failed)
-            log_warn("cannot read data_version of '%s': %s", s->path,
-                     sqlite3_errmsg(s->watch));
-        s->watch_failed = 1;
-        s->others++;
-    }
-    sqlite3_reset(s->data_version);
-    others = s->others;
+    if (!fresh && now - atomic_load(&s->looked_ms) < VERSION_LOOK_MS)
+        return atomic_load(&s->version);
+    if (fresh)
+        pthread_mutex_lock(&s->watch_mu);
+    else if (pthread_mutex_trylock(&s->watch_mu) != 0)
+        return atomic_load(&s->version); /* another thread is looking */
+    atomic_store(&s->looked_ms, now);
+    look(s);
     pthread_mutex_unlock(&s->watch_mu);
-    return others + atomic_load(&s->own);
+    return atomic_load(&s->version);
 }
 
 static int sq_schema_version(struct store *st)
@@ -664,15 +704,15 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
             goto undo;
         }
         if (sqlite3_exec(db, m[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot apply migration '%s': %s",
-                     m[i].name, sqlite3_errmsg(db));
+            snprintf(err, errlen, "cannot apply migration '%s': %s", m[i].name,
+                     sqlite3_errmsg(db));
             goto undo;
         }
         sqlite3_bind_int(ins, 1, m[i].number);
         sqlite3_bind_int64(ins, 2, (int64_t)time(NULL));
         if (sqlite3_step(ins) != SQLITE_DONE) {
-            snprintf(err, errlen, "cannot record migration '%s': %s",
-                     m[i].name, sqlite3_errmsg(db));
+            snprintf(err, errlen, "cannot record migration '%s': %s", m[i].name,
+                     sqlite3_errmsg(db));
             sqlite3_reset(ins);
             goto undo;
         }
@@ -714,6 +754,7 @@ static void sq_close(struct store *st)
         conn_free(c);
     }
     sqlite3_finalize(s->data_version);
+    sqlite3_finalize(s->content);
     if (s->watch) {
         sqlite3_exec(s->watch, "PRAGMA optimize", NULL, NULL, NULL);
         if (sqlite3_close(s->watch) != SQLITE_OK)
@@ -743,14 +784,14 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
-        snprintf(err, errlen, "cannot open database '%s': out of memory",
-                 path);
+        snprintf(err, errlen, "cannot open database '%s': out of memory", path);
         return NULL;
     }
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->watch_mu, NULL);
-    atomic_init(&s->own, 0);
+    atomic_init(&s->version, 0);
+    atomic_init(&s->looked_ms, 0);
     if (pthread_key_create(&s->key, conn_release) != 0) {
         snprintf(err, errlen, "cannot open database '%s': no thread keys",
                  path);
@@ -782,12 +823,15 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
         goto fail;
     if (sqlite3_prepare_v3(s->watch, "PRAGMA data_version", -1,
                            SQLITE_PREPARE_PERSISTENT, &s->data_version,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(s->watch, "SELECT n FROM content_version", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->content,
                            NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot watch '%s': %s", path,
                  sqlite3_errmsg(s->watch));
         goto fail;
     }
-    sq_version(&s->base);
+    sq_version(&s->base, 1);
     return &s->base;
 fail:
     sqlite3_finalize(mode);
@@ -895,6 +939,11 @@ static const struct store_ops sqlite_ops = {
     .narrations_prune = sq_narrations_prune,
     .episodes = sq_episodes,
     .posts_unnarrated = sq_posts_unnarrated,
+    .post_stamps = sq_post_stamps,
+    .post_stamp_pages = sq_post_stamp_pages,
+    .archive_stamps = sq_archive_stamps,
+    .import_map_get = sq_import_map_get,
+    .import_map_put = sq_import_map_put,
     .post_set_narration_off = sq_post_set_narration_off,
     .search = sq_search,
 };

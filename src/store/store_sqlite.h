@@ -30,8 +30,8 @@
 #include "store/store.h"
 #include "store/store_sql.h"
 
-#define LIST_LIMIT 10        /* rows when a list asks for 0 */
-#define LIST_SQL_BYTES 4096  /* longest generated posts-list statement */
+#define LIST_LIMIT 10       /* rows when a list asks for 0 */
+#define LIST_SQL_BYTES 4096 /* longest generated posts-list statement */
 
 /* --- statements (store_sql.h has the rest) ------------------------------ */
 
@@ -46,32 +46,33 @@ struct sq_store;
 
 /* One thread's connection and its prepared statements. */
 struct sq_conn {
-    struct sq_store *owner;            /* the store it belongs to */
-    sqlite3 *db;                       /* open connection */
+    struct sq_store *owner;      /* the store it belongs to */
+    sqlite3 *db;                 /* open connection */
     sqlite3_stmt *stmts[S__MAX]; /* by enum store_sql_stmt, NULL until used */
     sqlite3_stmt *lists[2 * LIST_SHAPES]; /* posts list by shape (+body) */
-    sqlite3_stmt *counts[LIST_SHAPES]; /* posts count by shape */
-    int in_tx;                         /* 1 between store_tx_begin/commit */
-    struct sq_conn *next_all;          /* every connection of the store */
-    struct sq_conn *next_free;         /* free list, when not on a thread */
+    sqlite3_stmt *counts[LIST_SHAPES];    /* posts count by shape */
+    int in_tx;                            /* 1 between store_tx_begin/commit */
+    struct sq_conn *next_all;             /* every connection of the store */
+    struct sq_conn *next_free;            /* free list, when not on a thread */
 };
 
 /* The store: its connections and what store_version() needs. */
 struct sq_store {
-    struct store base;          /* must be first: ops */
-    char *path;                 /* database file (malloc) */
-    pthread_key_t key;          /* this thread's struct sq_conn */
-    int key_made;               /* 1 once key exists */
-    pthread_mutex_t mu;         /* guards all and free */
-    struct sq_conn *all;        /* every connection opened */
-    struct sq_conn *free;       /* connections of exited threads */
-    pthread_mutex_t watch_mu;   /* guards the fields below */
-    sqlite3 *watch;             /* migrations and data_version */
-    sqlite3_stmt *data_version; /* PRAGMA data_version on watch */
-    int64_t last_data_version;  /* its last answer */
-    uint64_t others;            /* changes seen through data_version */
-    int watch_failed;           /* 1 once a failure was logged */
-    atomic_uint_fast64_t own;   /* commits made by this process */
+    struct store base;             /* must be first: ops */
+    char *path;                    /* database file (malloc) */
+    pthread_key_t key;             /* this thread's struct sq_conn */
+    int key_made;                  /* 1 once key exists */
+    pthread_mutex_t mu;            /* guards all and free */
+    struct sq_conn *all;           /* every connection opened */
+    struct sq_conn *free;          /* connections of exited threads */
+    pthread_mutex_t watch_mu;      /* guards the fields below */
+    sqlite3 *watch;                /* migrations and data_version */
+    sqlite3_stmt *data_version;    /* PRAGMA data_version on watch */
+    sqlite3_stmt *content;         /* SELECT n FROM content_version */
+    int64_t last_data_version;     /* its last answer */
+    int watch_failed;              /* 1 once a failure was logged */
+    atomic_uint_fast64_t version;  /* what store_version() answers */
+    atomic_int_fast64_t looked_ms; /* monotonic ms of the last look */
 };
 
 /* The SQLite store behind st (which must be one). */
@@ -286,12 +287,12 @@ int sq_row_load(struct store *st, const char *table, const char *const *cols,
 int sq_ids_reset(struct store *st, const char *table);
 /* staff (store_sqlite_content.c) */
 int sq_staff_save(struct store *st, struct store_staff *s);
-int sq_staff_get_by_email(struct store *st, struct arena *a,
-                          const char *email, struct store_staff *out);
+int sq_staff_get_by_email(struct store *st, struct arena *a, const char *email,
+                          struct store_staff *out);
 int sq_staff_get(struct store *st, struct arena *a, int64_t id,
                  struct store_staff *out);
-int sq_staff_list(struct store *st, struct arena *a,
-                  struct store_staff **out, size_t *n);
+int sq_staff_list(struct store *st, struct arena *a, struct store_staff **out,
+                  size_t *n);
 
 /* store_sqlite_desk.c */
 int sq_post_delete(struct store *st, int64_t id);
@@ -382,6 +383,17 @@ int sq_narration_ready(struct store *st, struct arena *a, int64_t post_id,
                        struct store_narration *out);
 int sq_narrations_prune(struct store *st, struct arena *a, int64_t post_id,
                         int64_t keep_id, const char ***files, size_t *n);
+int sq_post_stamps(struct store *st, struct arena *a, int64_t now,
+                   int64_t since, size_t offset, size_t limit,
+                   struct store_post_stamp **out, size_t *n);
+int sq_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                        size_t per, int64_t **lastmod, size_t *npages);
+int sq_import_map_get(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t *local_id);
+int sq_import_map_put(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t local_id);
+int sq_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                      struct store_archive_stamp **out, size_t *n);
 int sq_episodes(struct store *st, struct arena *a, size_t limit,
                 struct store_episode **out, size_t *n);
 int sq_posts_unnarrated(struct store *st, struct arena *a, size_t limit,

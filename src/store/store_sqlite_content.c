@@ -1109,3 +1109,124 @@ int sq_staff_list(struct store *st, struct arena *a,
     return list(c, a, s, sizeof **out, staff_row, (void **)out, n,
                 "list staff");
 }
+
+/* --- sitemaps ------------------------------------------------------------- */
+
+/* A post's lastmod: max(updated_at, published_at). */
+#define STAMP_LASTMOD                                                          \
+    "CASE WHEN p.updated_at > p.published_at THEN p.updated_at "               \
+    "ELSE p.published_at END"
+
+/* Public at ?1 (store.h, "sitemaps"). */
+#define STAMP_PUBLIC "p.status = 'published' AND p.published_at <= ?1"
+
+/* A size as an SQL integer. */
+static int64_t stamp_num(size_t v)
+{
+    return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static void post_stamp_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    struct store_post_stamp *p = item;
+
+    p->slug = sq_col_text(a, s, 0);
+    p->title = sq_col_text(a, s, 1);
+    p->language = sq_col_text(a, s, 2);
+    p->image = sq_col_text(a, s, 3);
+    p->image_widths = sq_col_text(a, s, 4);
+    p->published_at = sq_col_int(s, 5);
+    p->lastmod = sq_col_int(s, 6);
+}
+
+int sq_post_stamps(struct store *st, struct arena *a, int64_t now,
+                   int64_t since, size_t offset, size_t limit,
+                   struct store_post_stamp **out, size_t *n)
+{
+    const struct sq_val v[] = {SQ_NUM(now), SQ_NUM(since),
+                               SQ_NUM(stamp_num(limit ? limit : LIST_LIMIT)),
+                               SQ_NUM(stamp_num(offset))};
+
+    return sq_query_rows(
+        st, a,
+        "SELECT p.slug, p.title, p.language, i.name, i.widths, "
+        "p.published_at, " STAMP_LASTMOD " FROM posts p "
+        "LEFT JOIN images i ON i.id = p.feature_image_id "
+        "WHERE " STAMP_PUBLIC " AND p.published_at >= ?2 "
+        "ORDER BY p.published_at DESC, p.id DESC LIMIT ?3 OFFSET ?4",
+        v, SQ_NVALS(v), sizeof **out, post_stamp_row, (void **)out, n,
+        "list post stamps");
+}
+
+/* One query per page (LIMIT/OFFSET on the posts_status_published index):
+ * SQLite's row_number() over every public post is several times slower.
+ * Pages are read one statement each, not in one snapshot; a post
+ * published meanwhile can only shift a page's lastmod, as it would a
+ * moment later anyway. */
+int sq_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
+                        size_t per, int64_t **lastmod, size_t *npages)
+{
+    struct sq_conn *c = sq_conn_get(sq_of(st));
+    sqlite3_stmt *s = c ? sq_prepare(c, "SELECT count(*), max(m) FROM "
+                                        "(SELECT " STAMP_LASTMOD " AS m "
+                                        "FROM posts p WHERE " STAMP_PUBLIC " "
+                                        "ORDER BY p.published_at DESC, "
+                                        "p.id DESC LIMIT ?2 OFFSET ?3)")
+                        : NULL;
+    int64_t step = stamp_num(per ? per : 1), got = 0;
+    size_t cap = 0;
+    int rc = STORE_OK;
+
+    *lastmod = NULL;
+    *npages = 0;
+    if (!s)
+        return STORE_ERROR;
+    sq_bind_int(s, 1, now);
+    sq_bind_int(s, 2, step);
+    do {
+        sq_bind_int(s, 3, (int64_t)*npages * step);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            rc = sq_fail(c, "count post stamp pages");
+            break;
+        }
+        got = sqlite3_column_int64(s, 0);
+        if (got > 0) {
+            *lastmod = sq_grow(a, *lastmod, *npages, &cap, sizeof **lastmod);
+            (*lastmod)[(*npages)++] = sqlite3_column_int64(s, 1);
+        }
+        sqlite3_reset(s);
+    } while (got == step);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static void archive_stamp_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    struct store_archive_stamp *t = item;
+
+    t->kind = (enum store_archive_kind)sq_col_int(s, 0);
+    t->slug = sq_col_text(a, s, 1);
+    t->lastmod = sq_col_int(s, 2);
+}
+
+int sq_archive_stamps(struct store *st, struct arena *a, int64_t now,
+                      struct store_archive_stamp **out, size_t *n)
+{
+    const struct sq_val v[] = {SQ_NUM(now)};
+
+    return sq_query_rows(
+        st, a,
+        "SELECT 0 AS kind, au.slug AS slug, max(" STAMP_LASTMOD ") "
+        "FROM authors au JOIN post_authors pa ON pa.author_id = au.id "
+        "JOIN posts p ON p.id = pa.post_id WHERE " STAMP_PUBLIC " "
+        "GROUP BY au.id, au.slug "
+        "UNION ALL "
+        "SELECT CASE t.kind WHEN 'section' THEN 1 ELSE 2 END, t.slug, "
+        "max(" STAMP_LASTMOD ") "
+        "FROM tags t JOIN post_tags pt ON pt.tag_id = t.id "
+        "JOIN posts p ON p.id = pt.post_id WHERE " STAMP_PUBLIC " "
+        "GROUP BY t.id, t.slug, t.kind "
+        "ORDER BY kind, slug",
+        v, SQ_NVALS(v), sizeof **out, archive_stamp_row, (void **)out, n,
+        "list archive stamps");
+}

@@ -49,9 +49,8 @@ static sqlite3_stmt *job_stmt(struct sq_conn *c, const char *sql, int64_t i1,
 /* Runs one write statement in its own transaction; *changed gets the rows
  * it changed. When none changed, the transaction is rolled back (nothing
  * to commit, store_version() stays) and STORE_NOTFOUND returned. */
-static int job_write(struct store *st, const char *sql, int64_t i1,
-                     int64_t i2, const char *text, size_t *changed,
-                     const char *what)
+static int job_write(struct store *st, const char *sql, int64_t i1, int64_t i2,
+                     const char *text, size_t *changed, const char *what)
 {
     struct sq_conn *c = sq_conn_get(sq_of(st));
     sqlite3_stmt *s = NULL;
@@ -128,10 +127,9 @@ int sq_job_claim(struct store *st, struct arena *a, const char *const *kinds,
                  "AND (state = 'queued' OR (state = 'running' "
                  "AND lease_until < ?1)) AND kind IN (");
     for (size_t i = 0; i < nkinds; i++)
-        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s?%zu",
-                      i ? ", " : "", i + 3);
-    snprintf(sql + n, sizeof sql - (size_t)n,
-             ") ORDER BY run_at, id LIMIT 1");
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%s?%zu", i ? ", " : "",
+                      i + 3);
+    snprintf(sql + n, sizeof sql - (size_t)n, ") ORDER BY run_at, id LIMIT 1");
     rc = sq_write_begin(c);
     if (rc != 0)
         return rc;
@@ -206,8 +204,7 @@ int sq_jobs_count(struct store *st, const char *state, size_t *n)
     *n = 0;
     if (!c)
         return STORE_ERROR;
-    s = job_stmt(c, "SELECT count(*) FROM jobs WHERE state = ?3", 0, 0,
-                 state);
+    s = job_stmt(c, "SELECT count(*) FROM jobs WHERE state = ?3", 0, 0, state);
     if (!s)
         return STORE_ERROR;
     rc = sqlite3_step(s);
@@ -311,6 +308,7 @@ int sq_table_names(struct store *st, struct arena *a, const char ***out,
                        "SELECT name FROM sqlite_master WHERE type = 'table' "
                        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                        "AND name <> 'schema_migrations' "
+                       "AND name <> 'content_version' "
                        "AND name NOT LIKE 'post\\_search%' ESCAPE '\\' "
                        "ORDER BY name",
                        NULL, out, n);
@@ -485,3 +483,36 @@ int sq_ids_reset(struct store *st, const char *table)
     return 0;
 }
 
+/* --- imports ------------------------------------------------------------ */
+
+static void local_id_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    (void)a;
+    *(int64_t *)item = sq_col_int(s, 0);
+}
+
+int sq_import_map_get(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t *local_id)
+{
+    const struct sq_val v[] = {SQ_TXT(source), SQ_TXT(kind), SQ_TXT(source_id)};
+
+    return sq_query_one(st, NULL,
+                        "SELECT local_id FROM import_map WHERE source = ?1 "
+                        "AND kind = ?2 AND source_id = ?3",
+                        v, SQ_NVALS(v), sizeof *local_id, local_id_row,
+                        local_id, "read import map");
+}
+
+int sq_import_map_put(struct store *st, const char *source, const char *kind,
+                      const char *source_id, int64_t local_id)
+{
+    const struct sq_val v[] = {SQ_TXT(source), SQ_TXT(kind), SQ_TXT(source_id),
+                               SQ_NUM(local_id)};
+
+    return sq_write1(st, NULL,
+                     "INSERT INTO import_map (source, kind, source_id, "
+                     "local_id) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (source, kind, source_id) "
+                     "DO UPDATE SET local_id = excluded.local_id",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "save import map");
+}

@@ -1,6 +1,7 @@
 /*
  * store_sqlite_search.c - the SQLite backend's store_search, over the FTS5
- * table post_search of schema/007_search.sql (kept in sync by triggers).
+ * table post_search of schema/007_search.sql and 008 (every post; kept in
+ * sync by triggers).
  *
  * The reader's text becomes plain terms (store_search_terms), each quoted
  * as an FTS5 string, so no FTS5 syntax ever reaches MATCH; FTS5 ANDs them.
@@ -23,12 +24,13 @@
 /* bm25 weights by column: title, standfirst, body, people, tags. */
 #define RANK "-bm25(post_search, 10.0, 4.0, 1.0, 2.0, 2.0)"
 
-/* The published posts matching ?1 that pass the filters ?2..?5. CROSS
+/* The posts matching ?1 that pass the filters ?2..?6 (?6: the status
+ * wanted, NULL for any: store_search_status). CROSS
  * JOIN keeps the index first: else the planner may walk every published
  * post and probe the index for each (seconds at 100,000 posts). */
 #define MATCHES                                                                \
     "FROM post_search CROSS JOIN posts p ON p.id = post_search.rowid "         \
-    "WHERE post_search MATCH ?1 AND p.status = 'published' "                   \
+    "WHERE post_search MATCH ?1 AND (?6 IS NULL OR p.status = ?6) "            \
     "AND (?2 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt "                   \
     "JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id "                 \
     "AND t.slug = ?2)) "                                                       \
@@ -42,7 +44,7 @@
 static const char page_sql[] =
     "WITH hits AS (SELECT p.id AS id, " RANK " AS score, "
     "p.published_at AS at " MATCHES " "
-    "ORDER BY score DESC, at DESC, id DESC LIMIT ?6 OFFSET ?7) "
+    "ORDER BY score DESC, at DESC, id DESC LIMIT ?7 OFFSET ?8) "
     "SELECT " POST_COLS ", h.score, "
     "snippet(post_search, 2, char(1), char(2), '…', 32) "
     "FROM hits h JOIN post_search ON post_search.rowid = h.id "
@@ -85,13 +87,14 @@ static int64_t clamp64(size_t v)
     return v > (size_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* Binds ?1..?5 of s. */
+/* Binds ?1..?6 of s. */
 static int bind_filters(sqlite3_stmt *s, const char *match,
                         const struct store_search_query *q)
 {
     return sq_bind_text(s, 1, match) | sq_bind_text(s, 2, q->tag_slug) |
            sq_bind_text(s, 3, q->author_slug) | sq_bind_int(s, 4, q->from) |
-           sq_bind_int(s, 5, q->to);
+           sq_bind_int(s, 5, q->to) |
+           sq_bind_text(s, 6, store_search_status(q));
 }
 
 int sq_search(struct store *st, struct arena *a,
@@ -126,8 +129,8 @@ int sq_search(struct store *st, struct arena *a,
         rc = STORE_ERROR;
         goto out;
     }
-    if (bind_filters(s, match, q) | sq_bind_int(s, 6, clamp64(limit)) |
-        sq_bind_int(s, 7, clamp64(q->offset))) {
+    if (bind_filters(s, match, q) | sq_bind_int(s, 7, clamp64(limit)) |
+        sq_bind_int(s, 8, clamp64(q->offset))) {
         rc = sq_fail(c, "search posts");
         goto out;
     }

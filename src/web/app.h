@@ -18,6 +18,7 @@
 struct tmpl_set;
 struct page_cache;
 struct live_watch;
+struct purger;
 
 /* A static file of the theme, served under a fingerprinted name. */
 struct web_asset {
@@ -41,6 +42,7 @@ struct web_app {
     struct page_cache *cache; /* rendered pages (cache.h) */
     struct http_sse_hub *hub; /* open /live/events streams (live.h) */
     struct live_watch *live;  /* the change-log watcher (live.c) */
+    struct purger *purge;     /* the CDN purge thread (purge.c), or NULL */
 };
 
 /* ---- view.c: template data (docs/theme.md) ---- */
@@ -66,6 +68,11 @@ json_t *view_live(struct web_app *app, struct arena *a,
 /* {page, pages, prev_url, next_url} for list pages at base ("/archive/"). */
 json_t *view_pagination(struct arena *a, const char *base, size_t page,
                         size_t pages);
+/* o (not consumed) as compact JSON text for a <script
+ * type="application/ld+json"> element, in a: every < > & rewritten as its
+ * \u escape so the text cannot end the element or open a comment. NULL
+ * when o is NULL, cannot be dumped or is over BOUND_PAGE_BYTES. */
+char *view_jsonld(struct arena *a, json_t *o);
 /* Formats t with a render/date function into a. */
 char *view_date(struct arena *a, int64_t t, int with_time);
 
@@ -84,14 +91,17 @@ int render_private(struct web_app *app, struct http_req *req, int status,
  * page and the desk's preview, so both render alike. */
 json_t *view_article(struct web_app *app, struct arena *a,
                      const struct store_post *p);
-/* Sends body (len bytes of Content-Type type) as a 200 with an ETag (a
- * hash of body) and the Cache-Control of public pages, so a conditional
- * GET gets 304. body must stay valid until the request is done (request
- * arena, or memory freed by an arena_defer hook). Not put in the page
- * cache (which serves HTML only). Returns what http_resp_send_static
- * returned. */
+/* Sends body (len bytes of Content-Type type) as a public 200 through the
+ * page cache (cache_send: kept, compressed, ETag and Cache-Control), so
+ * a conditional GET gets 304. body must stay valid until the request is
+ * done (request arena, or memory freed by an arena_defer hook). Returns
+ * the status sent, or -1. */
 int send_cached(struct http_req *req, const char *type, const char *body,
                 size_t len);
+/* send_cached of the document built in b, which it releases; -1 (logged,
+ * nothing sent) when b overflowed its bound. */
+struct buf;
+int send_cached_buf(struct http_req *req, struct buf *b, const char *type);
 /* The error page for status/message (used as the http error hook). */
 void page_error(struct http_req *req, int status, const char *message,
                 void *app);

@@ -447,6 +447,33 @@ static json_t *section_options(struct desk_req *d, const char *current)
     return arr;
 }
 
+/* The posts of q's page: from the search index (every status, best match
+ * first, the same engine as /search) when text is given, else q's list
+ * in desk order. */
+static int list_or_search(struct desk_req *d, const struct store_post_query *q,
+                          const char *text, struct store_post **p, size_t *n,
+                          size_t *total)
+{
+    struct store_search_query sq = {0};
+    struct store_search_hit *h = NULL;
+
+    if (!text)
+        return store_posts_list(d->app->st, d->a, q, p, n, total);
+    sq.q = text;
+    sq.any_status = 1;
+    sq.status = q->status;
+    sq.tag_slug = q->tag_slug;
+    sq.author_slug = q->author_slug;
+    sq.limit = q->limit;
+    sq.offset = q->offset;
+    if (store_search(d->app->st, d->a, &sq, &h, n, total) != 0)
+        return -1;
+    *p = arena_alloc(d->a, (*n ? *n : 1) * sizeof **p);
+    for (size_t i = 0; i < *n; i++)
+        (*p)[i] = h[i].post;
+    return 0;
+}
+
 static int post_list(struct desk_req *d)
 {
     struct http_req *req = d->req;
@@ -486,11 +513,11 @@ static int post_list(struct desk_req *d)
         return desk_fail(d, DESK_INVALID, "The search text is too long.");
     q.tag_slug = section && *section ? section : NULL;
     q.author_slug = author && *author ? author : NULL;
-    q.title_search = search && *search ? search : NULL;
     q.desk_order = 1;
     q.limit = LIST_PAGE;
     q.offset = (size_t)(page - 1) * LIST_PAGE;
-    if (store_posts_list(d->app->st, d->a, &q, &p, &n, &total) != 0)
+    if (list_or_search(d, &q, search && *search ? search : NULL, &p, &n,
+                       &total) != 0)
         return -1;
 
     json_t *data = desk_data(d, "Posts", "posts");
@@ -629,6 +656,9 @@ static int read_post_form(struct desk_req *d, struct desk_post_input *in,
     in->feature_alt = desk_field(d, "alt");
     in->feature_caption = desk_field(d, "caption");
     in->feature_credit = desk_field(d, "credit");
+    /* absent (an older form) = leave the stored overrides alone */
+    in->meta_title = http_req_form(d->req, "meta_title");
+    in->meta_description = http_req_form(d->req, "meta_description");
     in->pick =
         http_req_form(d->req, "pick_shown") ? !!*desk_field(d, "pick") : -1;
     in->featured =
@@ -741,6 +771,16 @@ static int editor_page(struct desk_req *d, int status,
         in->featured > 0 || (in->featured < 0 && stored && stored->featured),
         "error", error, "message", message, "can_pick",
         desk_can(&d->who, DESK_PICKS, NULL));
+    json_object_set_new(e, "meta_title",
+                        json_string(in->meta_title ? in->meta_title
+                                    : stored && stored->meta_title
+                                        ? stored->meta_title
+                                        : ""));
+    json_object_set_new(e, "meta_description",
+                        json_string(in->meta_description ? in->meta_description
+                                    : stored && stored->meta_description
+                                        ? stored->meta_description
+                                        : ""));
     if (in->feature_image_id) {
         struct store_image img;
         if (store_image_get(d->app->st, d->a, in->feature_image_id, &img) ==
@@ -754,8 +794,7 @@ static int editor_page(struct desk_req *d, int status,
     /* a live post's save changes the public page at once: say so */
     json_object_set_new(
         e, "save_label",
-        json_string(!stored || stored->status == STORE_POST_DRAFT
-                        ? "Save draft"
+        json_string(!stored || stored->status == STORE_POST_DRAFT ? "Save draft"
                     : stored->status == STORE_POST_SCHEDULED
                         ? "Save changes"
                         : "Update the published article"));

@@ -19,10 +19,10 @@
 /* The watcher's state (one per app). */
 struct live_watch {
     pthread_t thread;
-    pthread_mutex_t lock;   /* held while polling and while a stream joins */
-    int stop;               /* 1 = thread should exit; under lock */
-    int64_t seq;            /* newest log entry broadcast */
-    uint64_t version;       /* store_version() at the last poll */
+    pthread_mutex_t lock; /* held while polling and while a stream joins */
+    int stop;             /* 1 = thread should exit; under lock */
+    int64_t seq;          /* newest log entry broadcast */
+    uint64_t version;     /* store_version() at the last poll */
 };
 
 static const char *const kinds[] = {"post", "edit", "delete"};
@@ -41,12 +41,13 @@ static int format_event(struct web_app *app, struct arena *a,
     data = json_pack("{s:I}", "id", (json_int_t)ev->live_id);
     if (ev->present && ev->kind != STORE_LIVE_DELETE) {
         json_t *view = view_live(app, a, &ev->lu);
-        int r = tmpl_set_render(app->theme, "partials/newsfeed-item", view,
-                                &item);
+        int r =
+            tmpl_set_render(app->theme, "partials/newsfeed-item", view, &item);
         json_decref(view);
         if (r < 0)
             goto out;
-        json_object_set_new(data, "html", json_string(item.data ? item.data : ""));
+        json_object_set_new(data, "html",
+                            json_string(item.data ? item.data : ""));
     }
     /* an entry whose update is gone by now reads as a deletion */
     const char *kind = ev->present ? kinds[ev->kind] : "delete";
@@ -65,7 +66,7 @@ out:
 /* Broadcasts log entries after w->seq; the caller holds w->lock. */
 static void catch_up(struct web_app *app, struct live_watch *w)
 {
-    uint64_t v = store_version(app->st);
+    uint64_t v = store_version_fresh(app->st);
 
     if (v == w->version)
         return;
@@ -84,8 +85,7 @@ static void catch_up(struct web_app *app, struct live_watch *w)
             if (format_event(app, &a, &ev[i], &out) == 0)
                 http_sse_broadcast(app->hub, out.data, out.len);
             else
-                log_warn("cannot format live event %lld",
-                         (long long)ev[i].seq);
+                log_warn("cannot format live event %lld", (long long)ev[i].seq);
             buf_release(&out);
             w->seq = ev[i].seq;
         }
@@ -124,7 +124,7 @@ int live_start(struct web_app *app)
     w->seq = store_live_last_seq(app->st);
     if (w->seq < 0)
         w->seq = 0;
-    w->version = store_version(app->st);
+    w->version = store_version_fresh(app->st);
     app->hub = http_sse_hub_new();
     app->live = w;
     if (!app->hub) {

@@ -21,12 +21,12 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "render/date.h"
 #include "render/md.h"
 #include "render/tmpl.h"
 #include "render/xml.h"
 #include "web/app.h"
 #include "web/cache.h"
+#include "web/feeds.h"
 #include "web/newsfeed.h"
 #include "web/pages.h"
 
@@ -94,30 +94,6 @@ static char *item_html(struct web_app *app, struct arena *a,
         html_escape(a, json_string_value(json_object_get(link, "title"))));
 }
 
-/* Rewrites every < > & of JSON text as its \u escape. json_dumps leaves
- * those characters only inside strings, where the escape means the same;
- * without them the text could end its <script> element ("</script") or
- * confuse the HTML parser ("<!--"). Returns a copy in a. */
-static char *script_safe(struct arena *a, const char *json)
-{
-    struct buf b;
-
-    buf_init(&b, BOUND_PAGE_BYTES);
-    for (const char *p = json; *p; p++) {
-        if (*p == '<')
-            buf_adds(&b, "\\u003c");
-        else if (*p == '>')
-            buf_adds(&b, "\\u003e");
-        else if (*p == '&')
-            buf_adds(&b, "\\u0026");
-        else
-            buf_addc(&b, *p);
-    }
-    char *r = b.overflow ? NULL : arena_strdup(a, b.data ? b.data : "{}");
-    buf_release(&b);
-    return r;
-}
-
 /* schema.org LiveBlogPosting of the n updates shown (newest first) on the
  * page at canonical, as script-safe JSON text in a; NULL on failure. */
 static char *live_blog_jsonld(struct web_app *app, struct arena *a,
@@ -164,12 +140,8 @@ static char *live_blog_jsonld(struct web_app *app, struct arena *a,
         json_object_set_new(o, "dateModified",
                             json_string(view_date(a, modified, 2)));
     }
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *r = view_jsonld(a, o);
     json_decref(o);
-    if (!s)
-        return NULL;
-    char *r = script_safe(a, s);
-    free(s);
     return r;
 }
 
@@ -222,10 +194,7 @@ int page_newsfeed(struct http_req *req, void *ctx)
     int64_t before = 0;
     struct store_live *lu = NULL;
     size_t n = 0;
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     if (bq && parse_digits(bq, &before) < 0)
         return http_error(req, 400,
                           "The 'before' value must be a time in whole "
@@ -269,10 +238,7 @@ int page_live_update(struct http_req *req, void *ctx)
     const char *ids = http_req_param(req, "id");
     int64_t id = 0;
     struct store_live lu;
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     /* no leading zero: one address per update */
     if (!ids || ids[0] == '0' || parse_digits(ids, &id) < 0)
         return page_not_found(req, app);
@@ -305,30 +271,6 @@ int page_live_update(struct http_req *req, void *ctx)
     return render_page(app, req, 200, "update", d);
 }
 
-/* The RFC 822 date of t for RSS (the RFC 1123 form, GMT), in a. */
-static char *rss_date(struct arena *a, int64_t t)
-{
-    char d[DATE_BUF];
-
-    date_format_rfc1123((time_t)t, d, sizeof d);
-    return arena_strdup(a, d);
-}
-
-/* Sends the finished body of b (which it releases) as a feed of type. */
-static int send_feed(struct http_req *req, struct buf *b, const char *type)
-{
-    if (b->overflow) {
-        buf_release(b);
-        log_error("cannot build feed '%s': over %d bytes", http_req_path(req),
-                  BOUND_PAGE_BYTES);
-        return -1;
-    }
-    size_t len;
-    char *body = buf_steal(b, &len);
-    arena_defer(http_req_arena(req), free, body);
-    return send_cached(req, type, body, len);
-}
-
 int feed_live_rss(struct http_req *req, void *ctx)
 {
     struct web_app *app = ctx;
@@ -358,7 +300,7 @@ int feed_live_rss(struct http_req *req, void *ctx)
     xml_elem(&b, "description", c->description);
     xml_elem(&b, "language", c->language);
     if (built)
-        xml_elem(&b, "lastBuildDate", rss_date(a, built));
+        xml_elem(&b, "lastBuildDate", feeds_rss_date(a, built));
     buf_adds(&b, "<atom:link href=\"");
     xml_add(&b, arena_printf(a, "%s" FEED_PATH "rss.xml", c->url));
     buf_adds(&b, "\" rel=\"self\" type=\"application/rss+xml\"/>\n");
@@ -372,13 +314,13 @@ int feed_live_rss(struct http_req *req, void *ctx)
         buf_adds(&b, "<guid isPermaLink=\"true\">");
         xml_add(&b, url);
         buf_adds(&b, "</guid>\n");
-        xml_elem(&b, "pubDate", rss_date(a, lu[i].at));
+        xml_elem(&b, "pubDate", feeds_rss_date(a, lu[i].at));
         xml_elem(&b, "description", item_html(app, a, &lu[i], v));
         buf_adds(&b, "</item>\n");
         json_decref(v);
     }
     buf_adds(&b, "</channel>\n</rss>\n");
-    return send_feed(req, &b, "application/rss+xml; charset=utf-8");
+    return send_cached_buf(req, &b, "application/rss+xml; charset=utf-8");
 }
 
 int feed_live_json(struct http_req *req, void *ctx)

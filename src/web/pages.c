@@ -31,29 +31,25 @@ static void free_json(void *p)
     json_decref(p);
 }
 
-/* Sets the ETag (a hash of body) and the Cache-Control of public pages;
- * returns the ETag, in the request arena. */
-static const char *set_validators(struct http_req *req, const char *body,
-                                  size_t len)
-{
-    unsigned char h[16];
-    char hex[33];
-
-    crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    const char *etag = arena_printf(http_req_arena(req), "\"%s\"", hex);
-    http_resp_header(req, "ETag", etag);
-    http_resp_header(req, "Cache-Control",
-                     "public, max-age=60, s-maxage=300, "
-                     "stale-while-revalidate=60");
-    return etag;
-}
-
 int send_cached(struct http_req *req, const char *type, const char *body,
                 size_t len)
 {
-    set_validators(req, body, len);
-    return http_resp_send_static(req, 200, type, body, len);
+    return cache_send(req, type, body, len, NULL);
+}
+
+int send_cached_buf(struct http_req *req, struct buf *b, const char *type)
+{
+    if (b->overflow) {
+        size_t limit = b->limit;
+        buf_release(b);
+        log_error("cannot build '%s': over %zu bytes", http_req_path(req),
+                  limit);
+        return -1;
+    }
+    size_t len;
+    char *body = buf_steal(b, &len);
+    arena_defer(http_req_arena(req), free, body);
+    return send_cached(req, type, body ? body : "", body ? len : 0);
 }
 
 /* Renders template name with data into a body in the request arena. */
@@ -97,9 +93,8 @@ int render_page(struct web_app *app, struct http_req *req, int status,
     if (!body)
         return -1;
     if (status == 200)
-        cache_put(app, req, body, len, set_validators(req, body, len));
-    else
-        http_resp_header(req, "Cache-Control", "no-store");
+        return cache_send(req, "text/html; charset=utf-8", body, len, NULL);
+    http_resp_header(req, "Cache-Control", "no-store");
     return http_resp_send_static(req, status, "text/html; charset=utf-8", body,
                                  len);
 }
@@ -194,10 +189,7 @@ int page_home(struct http_req *req, void *ctx)
     struct store_tag *secs = NULL;
     size_t n = 0, nsec = 0;
     json_t *d;
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     d = view_page(app, a, NULL, NULL, "/", NULL, 1);
     q.status = STORE_POST_PUBLISHED;
     q.featured_only = 1;
@@ -257,6 +249,218 @@ static char *inline_html(struct web_app *app, struct arena *a, const char *md)
     return h;
 }
 
+#define HEADLINE_CHARS 110    /* schema.org/Google: headline at most 110 */
+#define LOGO_ASSET "logo.png" /* the publisher logo, a PNG of LOGO_PX */
+#define LOGO_PX 112
+
+/* s cut to at most max characters at a word boundary (with an ellipsis),
+ * in a; s itself when it fits. */
+static const char *cut_words(struct arena *a, const char *s, size_t max)
+{
+    size_t chars = 0, at = 0, space = 0;
+
+    for (const char *q = s; *q; q++) {
+        if (((unsigned char)*q & 0xc0) == 0x80)
+            continue;
+        if (chars == max - 1)
+            at = (size_t)(q - s);
+        if (chars < max - 1 && *q == ' ')
+            space = (size_t)(q - s);
+        chars++;
+    }
+    if (chars <= max)
+        return s;
+    size_t n = space && space < at ? space : at;
+    while (n && s[n - 1] == ' ')
+        n--;
+    return arena_printf(a, "%.*s\xe2\x80\xa6", (int)n, s);
+}
+
+/* The absolute URL of the largest JPEG variant of img; *w, *h its size. */
+static const char *image_large(struct web_app *app, struct arena *a,
+                               const struct store_image *img, unsigned *w,
+                               unsigned *h)
+{
+    unsigned pick = 0;
+
+    for (const char *q = img->widths; q && *q;) {
+        unsigned width = (unsigned)strtoul(q, NULL, 10);
+        if (width > pick)
+            pick = width;
+        q = strchr(q, ',');
+        q = q ? q + 1 : NULL;
+    }
+    if (!pick || !img->width)
+        return NULL;
+    *w = pick;
+    *h = (unsigned)((double)img->height * pick / img->width + 0.5);
+    return arena_printf(a, "%s/media/%s-%u.jpg", app->cfg.url, img->name, pick);
+}
+
+/* og:locale from a BCP 47 tag: "en-GB" -> "en_GB". */
+static const char *og_locale(struct arena *a, const char *lang)
+{
+    char *l = arena_strdup(a, lang && *lang ? lang : "en");
+    for (char *q = l; *q; q++)
+        if (*q == '-')
+            *q = '_';
+    return l;
+}
+
+/* schema.org BreadcrumbList: Home > section (if any) > the article. */
+static json_t *breadcrumbs(struct web_app *app, struct arena *a,
+                           const struct store_post *p, const char *canonical)
+{
+    const struct config *c = &app->cfg;
+    json_t *items = json_array();
+    const char *names[3], *urls[3];
+    size_t n = 0;
+
+    names[n] = c->title;
+    urls[n++] = arena_printf(a, "%s/", c->url);
+    if (p->ntags && p->tags[0].kind == STORE_TAG_SECTION) {
+        names[n] = p->tags[0].name;
+        urls[n++] = arena_printf(a, "%s/section/%s/", c->url, p->tags[0].slug);
+    }
+    names[n] = p->title;
+    urls[n++] = canonical;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s, s:i, s:s, s:s}", "@type",
+                                               "ListItem", "position",
+                                               (json_int_t)(i + 1), "name",
+                                               names[i], "item", urls[i]));
+    return json_pack("{s:s, s:o}", "@type", "BreadcrumbList", "itemListElement",
+                     items);
+}
+
+/* schema.org NewsArticle for p at canonical (docs/theme.md, page.jsonld).
+ * image is the absolute feature image URL or NULL; modified the time the
+ * page shows as "Updated" (or the publication time). */
+static json_t *news_article(struct web_app *app, struct arena *a,
+                            const struct store_post *p, const char *canonical,
+                            const char *description, const char *image,
+                            int64_t modified, unsigned words,
+                            const struct store_correction *cor, size_t ncor)
+{
+    const struct config *c = &app->cfg;
+    json_t *authors = json_array(), *keywords = json_array();
+    const char *logo = files_asset_url(app, LOGO_ASSET);
+
+    for (size_t i = 0; i < p->nauthors; i++)
+        json_array_append_new(authors,
+                              json_pack("{s:s, s:s, s:s}", "@type", "Person",
+                                        "name", p->authors[i].name, "url",
+                                        arena_printf(a, "%s/author/%s/", c->url,
+                                                     p->authors[i].slug)));
+    for (size_t i = 0; i < p->ntags; i++)
+        if (p->tags[i].kind == STORE_TAG_TAG)
+            json_array_append_new(keywords, json_string(p->tags[i].name));
+    json_t *pub =
+        json_pack("{s:s, s:s, s:s}", "@type", "NewsMediaOrganization", "name",
+                  c->title, "url", arena_printf(a, "%s/", c->url));
+    if (logo)
+        json_object_set_new(
+            pub, "logo",
+            json_pack("{s:s, s:s, s:i, s:i}", "@type", "ImageObject", "url",
+                      arena_printf(a, "%s%s", c->url, logo), "width",
+                      (json_int_t)LOGO_PX, "height", (json_int_t)LOGO_PX));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s}, s:o, "
+                  "s:s, s:i, s:b}",
+                  "@type", "NewsArticle", "url", canonical, "headline",
+                  cut_words(a, p->title, HEADLINE_CHARS), "description",
+                  description ? description : "", "datePublished",
+                  view_date(a, p->published_at, 2), "dateModified",
+                  view_date(a, modified, 2), "author", authors, "publisher",
+                  pub, "mainEntityOfPage", "@type", "WebPage", "@id", canonical,
+                  "keywords", keywords, "inLanguage",
+                  p->language && *p->language ? p->language : c->language,
+                  "wordCount", (json_int_t)words, "isAccessibleForFree", 1);
+    if (!o)
+        return NULL;
+    if (image)
+        json_object_set_new(o, "image", json_pack("[s]", image));
+    if (p->ntags && p->tags[0].kind == STORE_TAG_SECTION)
+        json_object_set_new(o, "articleSection", json_string(p->tags[0].name));
+    if (ncor) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < ncor; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s}", "@type", "CorrectionComment",
+                               "text", cor[i].text ? cor[i].text : "",
+                               "datePublished", view_date(a, cor[i].at, 2)));
+        json_object_set_new(o, "correction", arr);
+    }
+    return o;
+}
+
+/* Adds the sharing and structured data of an article to page: image,
+ * image_alt, share_title, locale, twitter_card, article {published_time,
+ * modified_time, section, tags[], authors[]}, and jsonld: one script-safe
+ * schema.org @graph of the NewsArticle and its BreadcrumbList
+ * (docs/theme.md). */
+static void article_meta(struct web_app *app, struct arena *a, json_t *page,
+                         const struct store_post *p, int64_t modified,
+                         unsigned words, const struct store_correction *cor,
+                         size_t ncor)
+{
+    const struct config *c = &app->cfg;
+    const char *canonical = arena_printf(a, "%s/%s/", c->url, p->slug);
+    const char *desc = json_string_value(json_object_get(page, "description"));
+    const char *image = NULL;
+    unsigned w = 0, h = 0;
+
+    if (p->feature_image)
+        image = image_large(app, a, p->feature_image, &w, &h);
+    if (image) {
+        const char *alt =
+            p->feature_alt && *p->feature_alt
+                ? p->feature_alt
+                : (p->feature_image->alt ? p->feature_image->alt : p->title);
+        json_object_set_new(page, "image", json_string(image));
+        json_object_set_new(page, "image_alt", json_string(alt));
+        json_object_set_new(page, "image_width", json_integer(w));
+        json_object_set_new(page, "image_height", json_integer(h));
+    }
+    json_object_set_new(page, "share_title",
+                        json_string(p->meta_title && *p->meta_title
+                                        ? p->meta_title
+                                        : p->title));
+    json_object_set_new(
+        page, "locale",
+        json_string(og_locale(a, p->language && *p->language ? p->language
+                                                             : c->language)));
+    json_object_set_new(page, "twitter_card",
+                        json_string(image ? "summary_large_image" : "summary"));
+    json_t *tags = json_array(), *authors = json_array();
+    for (size_t i = 0; i < p->ntags; i++)
+        if (p->tags[i].kind == STORE_TAG_TAG)
+            json_array_append_new(tags, json_string(p->tags[i].name));
+    for (size_t i = 0; i < p->nauthors; i++)
+        json_array_append_new(
+            authors, json_string(arena_printf(a, "%s/author/%s/", c->url,
+                                              p->authors[i].slug)));
+    json_t *art =
+        json_pack("{s:s, s:s, s:o, s:o}", "published_time",
+                  view_date(a, p->published_at, 2), "modified_time",
+                  view_date(a, modified, 2), "tags", tags, "authors", authors);
+    if (p->ntags && p->tags[0].kind == STORE_TAG_SECTION)
+        json_object_set_new(art, "section", json_string(p->tags[0].name));
+    json_object_set_new(page, "article", art);
+
+    json_t *ld =
+        json_pack("{s:s, s:[o, o]}", "@context", "https://schema.org", "@graph",
+                  news_article(app, a, p, canonical, desc, image, modified,
+                               words, cor, ncor),
+                  breadcrumbs(app, a, p, canonical));
+    char *text = view_jsonld(a, ld);
+    json_decref(ld);
+    if (text)
+        json_object_set_new(page, "jsonld", json_string(text));
+    else
+        log_warn("cannot build the structured data of '%s'", p->slug);
+}
+
 json_t *view_article(struct web_app *app, struct arena *a,
                      const struct store_post *pp)
 {
@@ -264,7 +468,8 @@ json_t *view_article(struct web_app *app, struct arena *a,
     struct store_correction *cor = NULL;
     size_t ncor = 0;
 
-    char *html = post_render_markdown(app->st, a, p.markdown, NULL, NULL);
+    unsigned words = 0;
+    char *html = post_render_markdown(app->st, a, p.markdown, &words, NULL);
     if (!html)
         return NULL;
     const char *section =
@@ -283,11 +488,14 @@ json_t *view_article(struct web_app *app, struct arena *a,
                         json_string(view_date(a, p.published_at, 2)));
     json_object_set_new(post, "published_label",
                         json_string(view_date(a, p.published_at, 1)));
-    if (p.updated_at > p.published_at + 60)
+    int64_t modified = p.published_at;
+    if (p.updated_at > p.published_at + 60) {
+        modified = p.updated_at;
         json_object_set_new(post, "updated",
                             json_pack("{s:s, s:s}", "iso",
                                       view_date(a, p.updated_at, 2), "label",
                                       view_date(a, p.updated_at, 1)));
+    }
     json_t *tags = json_array();
     for (size_t i = 0; i < p.ntags; i++)
         if (p.tags[i].kind == STORE_TAG_TAG)
@@ -315,6 +523,8 @@ json_t *view_article(struct web_app *app, struct arena *a,
     json_object_set_new(post, "has_corrections",
                         json_boolean(json_array_size(corr) > 0));
     json_object_set_new(post, "corrections", corr);
+    article_meta(app, a, json_object_get(d, "page"), &p, modified, words, cor,
+                 ncor);
     struct store_narration nar;
     if (p.id && !p.narration_off &&
         store_narration_ready(app->st, a, p.id, &nar) == STORE_OK && nar.file)
@@ -330,10 +540,7 @@ int page_article(struct http_req *req, void *ctx)
     struct arena *a = http_req_arena(req);
     const char *slug = http_req_param(req, "slug");
     struct store_post p;
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_post_get_by_slug(app->st, a, slug, &p) != STORE_OK ||
         !post_is_public(&p, (int64_t)time(NULL)))
@@ -375,6 +582,10 @@ static int list_page(struct web_app *app, struct http_req *req,
     }
     json_object_set_new(d, "posts", view_cards(app, a, p, n));
     json_object_set_new(d, "pagination", view_pagination(a, base, page, pages));
+    if (page > 1) /* each page of a list is its own canonical page */
+        json_object_set_new(json_object_get(d, "page"), "canonical",
+                            json_string(arena_printf(
+                                a, "%s%s?page=%zu", app->cfg.url, base, page)));
     return render_page(app, req, 200, name, d);
 }
 
@@ -385,10 +596,7 @@ int page_author(struct http_req *req, void *ctx)
     const char *slug = http_req_param(req, "slug");
     struct store_author au;
     struct store_post_query q = {0};
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_author_get_by_slug(app->st, a, slug, &au) != STORE_OK)
         return page_not_found(req, app);
@@ -416,10 +624,7 @@ int page_tag(struct http_req *req, void *ctx)
     int want_section = strncmp(http_req_path(req), "/section/", 9) == 0;
     struct store_tag t;
     struct store_post_query q = {0};
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     if (!slug || !str_slug_valid(slug) ||
         store_tag_get_by_slug(app->st, a, slug, &t) != STORE_OK)
         return page_not_found(req, app);
@@ -444,10 +649,7 @@ int page_archive(struct http_req *req, void *ctx)
     struct web_app *app = ctx;
     struct arena *a = http_req_arena(req);
     struct store_post_query q = {0};
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     json_t *d = view_page(app, a, "Archive", NULL, "/archive/", NULL, 0);
     return list_page(app, req, &q, "/archive/", "archive", d);
 }

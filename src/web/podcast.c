@@ -27,9 +27,9 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "render/date.h"
 #include "render/xml.h"
 #include "web/app.h"
+#include "web/feeds.h"
 #include "web/podcast.h"
 
 #define PODCAST_EPISODES 100    /* newest episodes the feed lists */
@@ -83,15 +83,6 @@ static void xml_empty(struct buf *out, const char *name, const char *attr,
     buf_adds(out, "\"/>\n");
 }
 
-/* The RFC 2822 date of t (the RFC 1123 form, GMT), in a. */
-static char *rss_date(struct arena *a, int64_t t)
-{
-    char d[DATE_BUF];
-
-    date_format_rfc1123((time_t)t, d, sizeof d);
-    return arena_strdup(a, d);
-}
-
 /* The enclosure's length: the stored size, or the file's when the row has
  * none (0 if the file is gone too). */
 static int64_t episode_bytes(struct web_app *app, struct arena *a,
@@ -126,7 +117,7 @@ static void channel_head(struct web_app *app, struct arena *a, struct buf *b,
     xml_elem(b, "description", desc);
     xml_elem(b, "language", c->language);
     if (built)
-        xml_elem(b, "lastBuildDate", rss_date(a, built));
+        xml_elem(b, "lastBuildDate", feeds_rss_date(a, built));
     buf_adds(b, "<atom:link href=\"");
     xml_add(b, arena_printf(a, "%s/podcast.xml", c->url));
     buf_adds(b, "\" rel=\"self\" type=\"application/rss+xml\"/>\n");
@@ -171,7 +162,7 @@ static void episode_item(struct web_app *app, struct arena *a, struct buf *b,
     buf_adds(b, "<guid isPermaLink=\"false\">");
     xml_add(b, guid);
     buf_adds(b, "</guid>\n");
-    xml_elem(b, "pubDate", rss_date(a, e->published_at));
+    xml_elem(b, "pubDate", feeds_rss_date(a, e->published_at));
     xml_elem(b, "description", desc);
     buf_adds(b, "<enclosure url=\"");
     xml_add(b, arena_printf(a, "%s/media/%s", c->url, e->nar.file));
@@ -217,14 +208,5 @@ int podcast_feed(struct http_req *req, void *ctx)
         if (e[i].nar.file && e[i].slug)
             episode_item(app, a, &b, &e[i]);
     buf_adds(&b, "</channel>\n</rss>\n");
-    if (b.overflow) {
-        buf_release(&b);
-        log_error("cannot build feed '/podcast.xml': over %d bytes",
-                  BOUND_PAGE_BYTES);
-        return -1;
-    }
-    size_t len;
-    char *body = buf_steal(&b, &len);
-    arena_defer(a, free, body);
-    return send_cached(req, "application/rss+xml; charset=utf-8", body, len);
+    return send_cached_buf(req, &b, "application/rss+xml; charset=utf-8");
 }

@@ -310,10 +310,7 @@ int page_search(struct http_req *req, void *ctx)
     struct web_app *app = ctx;
     struct arena *a = http_req_arena(req);
     struct search_form f;
-    int cached = cache_serve(app, req);
 
-    if (cached)
-        return cached;
     const char *msg = read_form(app, req, &f);
     if (msg)
         return http_error(req, 400, msg);

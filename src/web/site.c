@@ -19,12 +19,16 @@
 #include "web/app.h"
 #include "web/cache.h"
 #include "web/desk.h"
+#include "web/feeds.h"
 #include "web/live.h"
+#include "web/metrics.h"
 #include "web/newsfeed.h"
 #include "web/newsletter.h"
 #include "web/pages.h"
 #include "web/podcast.h"
+#include "web/purge.h"
 #include "web/search.h"
+#include "web/sitemap.h"
 #include "web/web.h"
 
 /* Without a trailing slash, a page address gets one (301); anything else
@@ -101,6 +105,18 @@ static const struct http_route routes[] = {
     {HTTP_GET | HTTP_POST, "/newsletters/preferences/", nl_page_preferences},
     {HTTP_GET, "/archive/", page_archive},
     {HTTP_GET, "/author/:slug/", page_author},
+    {HTTP_GET, "/rss.xml", feeds_rss},
+    {HTTP_GET, "/atom.xml", feeds_atom},
+    {HTTP_GET, "/feed.json", feeds_json},
+    {HTTP_GET, "/author/:slug/rss.xml", feeds_rss},
+    {HTTP_GET, "/author/:slug/atom.xml", feeds_atom},
+    {HTTP_GET, "/author/:slug/feed.json", feeds_json},
+    {HTTP_GET, "/section/:slug/rss.xml", feeds_rss},
+    {HTTP_GET, "/section/:slug/atom.xml", feeds_atom},
+    {HTTP_GET, "/section/:slug/feed.json", feeds_json},
+    {HTTP_GET, "/tag/:slug/rss.xml", feeds_rss},
+    {HTTP_GET, "/tag/:slug/atom.xml", feeds_atom},
+    {HTTP_GET, "/tag/:slug/feed.json", feeds_json},
     {HTTP_GET, "/section/:slug/", page_tag},
     {HTTP_GET, "/tag/:slug/", page_tag},
     {HTTP_GET, "/live/events", live_events},
@@ -112,7 +128,15 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/assets/*", files_serve_asset},
     {HTTP_GET, "/media/*", files_serve_media},
     {HTTP_GET, "/search", page_search},
+    {HTTP_GET, "/robots.txt", sitemap_robots},
+    {HTTP_GET, "/sitemap.xml", sitemap_index},
+    {HTTP_GET, "/sitemap-authors.xml", sitemap_authors},
+    {HTTP_GET, "/sitemap-sections.xml", sitemap_sections},
+    {HTTP_GET, "/news-sitemap.xml", sitemap_news},
     {HTTP_GET, "/:slug/", page_article},
+    /* /sitemap-posts-N.xml; last: it catches every "/NAME" (sitemap.h) */
+    {HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_PATCH | HTTP_OPTIONS,
+     "/:file", sitemap_posts},
 };
 
 struct web_app *web_app_open(const char *dir, const char *listen, char *err,
@@ -131,7 +155,7 @@ struct web_app *web_app_open(const char *dir, const char *listen, char *err,
         snprintf(app->cfg.listen, sizeof app->cfg.listen, "%s", listen);
     if (files_load_theme(app, err, errlen) < 0)
         goto fail;
-    app->cache = cache_new();
+    app->cache = cache_new((size_t)app->cfg.cache_mb * 1024 * 1024);
     return app;
 fail:
     web_app_close(app);
@@ -151,8 +175,13 @@ void web_app_close(struct web_app *app)
 
 int web_serve(struct web_app *app, char *err, size_t errlen)
 {
-    struct http_config hc = {0};
-    struct http_server *srv;
+    /* the metrics server's whole table (docs/metrics.md) */
+    static const struct http_route metrics_routes[] = {
+        {HTTP_GET, "/metrics", metrics_page},
+    };
+    struct http_config hc = {0}, mc = {0};
+    struct http_server *srv, *msrv = NULL;
+    struct metrics_ctx mctx = {app, NULL, 0};
     sigset_t set;
     int sig = 0;
 
@@ -168,6 +197,7 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
     hc.not_found = not_found;
     hc.error_page = page_error;
     hc.gate = outage_gate;
+    hc.fast = cache_fast;
     hc.app = app;
     hc.access_log = app->cfg.access_log;
     if (live_start(app) < 0) {
@@ -175,17 +205,46 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
         return -1;
     }
     srv = http_server_start(&hc, err, errlen);
-    if (!srv) {
+    if (!srv || purge_start(app) < 0) {
+        if (srv)
+            http_server_stop(srv);
         live_stop(app);
+        if (!srv)
+            return -1;
+        snprintf(err, errlen, "cannot start the purge thread");
         return -1;
+    }
+    if (app->cfg.metrics_listen[0]) {
+        mctx.site = srv;
+        mctx.started = time(NULL);
+        mc.listen = app->cfg.metrics_listen;
+        mc.threads = 2; /* MHD has no pool of one */
+        mc.routes = metrics_routes;
+        mc.nroutes = sizeof metrics_routes / sizeof metrics_routes[0];
+        mc.app = &mctx;
+        msrv = http_server_start(&mc, err, errlen);
+        if (!msrv) {
+            purge_stop(app);
+            http_server_stop(srv);
+            live_stop(app);
+            return -1;
+        }
     }
     const char *colon = strrchr(app->cfg.listen, ':');
     printf("serving '%s' on http://%.*s:%u/\n", app->dir,
            (int)(colon - app->cfg.listen), app->cfg.listen,
            http_server_port(srv));
+    if (msrv) {
+        colon = strrchr(app->cfg.metrics_listen, ':');
+        printf("metrics on http://%.*s:%u/metrics\n",
+               (int)(colon - app->cfg.metrics_listen), app->cfg.metrics_listen,
+               http_server_port(msrv));
+    }
     fflush(stdout);
     sigwait(&set, &sig);
     log_info("stopping on signal %d", sig);
+    http_server_stop(msrv);
+    purge_stop(app);
     http_server_stop(srv);
     live_stop(app);
     return 0;

@@ -10,9 +10,12 @@
 
 #include "content/post.h"
 #include "core/arena.h"
+#include "core/bounds.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "render/date.h"
 #include "web/app.h"
+#include "web/feeds.h"
 
 #define FEED_ITEMS 10 /* live updates shown in the News Feed box */
 #define SIZES_DEFAULT "(min-width: 1100px) 960px, 100vw"
@@ -29,6 +32,34 @@ char *view_date(struct arena *a, int64_t t, int with_time)
     else
         date_format_day((time_t)t, buf, sizeof buf);
     return arena_strdup(a, buf);
+}
+
+/* Rewrites every < > & of JSON text as its \u escape. json_dumps leaves
+ * those characters only inside strings, where the escape means the same;
+ * without them the text could end its <script> element ("</script") or
+ * confuse the HTML parser ("<!--"). */
+char *view_jsonld(struct arena *a, json_t *o)
+{
+    struct buf b;
+    char *json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    if (!json)
+        return NULL;
+    buf_init(&b, BOUND_PAGE_BYTES);
+    for (const char *p = json; *p; p++) {
+        if (*p == '<')
+            buf_adds(&b, "\\u003c");
+        else if (*p == '>')
+            buf_adds(&b, "\\u003e");
+        else if (*p == '&')
+            buf_adds(&b, "\\u0026");
+        else
+            buf_addc(&b, *p);
+    }
+    free(json);
+    char *r = b.overflow ? NULL : arena_strdup(a, b.data ? b.data : "{}");
+    buf_release(&b);
+    return r;
 }
 
 /* Appends "URL W" pairs of one format to a srcset. */
@@ -261,6 +292,8 @@ json_t *view_page(struct web_app *app, struct arena *a, const char *title,
         description && *description ? description : c->description, "canonical",
         arena_printf(a, "%s%s", c->url, path), "type", "website", "is_home",
         is_home);
+    /* autodiscovery: the section's/tag's/author's feeds, then the site's */
+    json_object_set_new(page, "feeds", feeds_links(c, a, path, title));
     return json_pack("{s:o, s:o, s:o}", "site", site, "page", page, "newsfeed",
                      newsfeed_json(app, a));
 }

@@ -332,6 +332,7 @@ def test_narration_off_hides_player(site):
         db.execute("UPDATE posts SET narration_off = 1 WHERE id = ?",
                    (site.played[0],))
         db.commit()
+        time.sleep(0.2)  # another process's write shows within 100 ms
         body = site.srv.get(f"/{site.played[1]}/")[2]
         assert b"<audio" not in body
     finally:
@@ -339,4 +340,5 @@ def test_narration_off_hides_player(site):
                    (site.played[0],))
         db.commit()
         db.close()
+        time.sleep(0.2)
     assert b"<audio" in site.srv.get(f"/{site.played[1]}/")[2]

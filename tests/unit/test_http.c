@@ -475,16 +475,16 @@ static void test_helpers(void)
     CHECK(http_path_decode(&a, "/a%09", 5, &out) != NULL,
           "path: control character refused");
 
-    CHECK(http_urlencoded_parse(&a, "a=1&&b=x+y%21&c", 15, kv, 4) == 3 &&
+    CHECK(http_urlencoded_parse(&a, "a=1&&b=x+y%21&c", 15, kv, 4, 0) == 3 &&
               strcmp(kv[1].val, "x y!") == 0 && strcmp(kv[2].key, "c") == 0 &&
               strcmp(kv[2].val, "") == 0,
           "form: pairs, '+', empty piece, key without '='");
-    CHECK(http_urlencoded_parse(&a, "q=50%", 5, kv, 4) == 1 &&
+    CHECK(http_urlencoded_parse(&a, "q=50%", 5, kv, 4, 0) == 1 &&
               strcmp(kv[0].val, "50%") == 0,
           "form: a stray '%%' stays");
-    CHECK(http_urlencoded_parse(&a, "q=%00", 5, kv, 4) < 0,
+    CHECK(http_urlencoded_parse(&a, "q=%00", 5, kv, 4, 0) < 0,
           "form: NUL refused");
-    CHECK(http_urlencoded_parse(&a, "a&b&c&d&e&f", 11, kv, 4) == 4,
+    CHECK(http_urlencoded_parse(&a, "a&b&c&d&e&f", 11, kv, 4, 0) == 4,
           "form: pairs past the limit dropped");
 
     CHECK(http_route_match("/", "/", caps, &n) && n == 0, "route: / exact");
@@ -611,7 +611,11 @@ static void test_basics(void)
     CHECK_STR(body_of(r), "page=(none) q=50%", "stray '%%' in query kept");
     free(r);
     r = get("GET", "/query?q=%ff", NULL);
-    CHECK(status_of(r) == 400, "invalid UTF-8 in query answers 400");
+    CHECK_STR(body_of(r), "page=(none) q=\xEF\xBF\xBD",
+              "invalid UTF-8 in a query becomes U+FFFD");
+    free(r);
+    r = get("GET", "/query?q=a%C3%28b%00", NULL);
+    CHECK(status_of(r) == 400, "a NUL byte in a query answers 400");
     free(r);
 
     r = get("GET", "/info", "X-Probe: hello\r\nCookie: a=1; sid=abc\r\n");

@@ -44,8 +44,8 @@ static int new_url(char *url, size_t len)
 
 #define PG_DBS_MAX 64
 
-static const char *pg_base;  /* NEWSROOM_TEST_PG, or NULL */
-static PGconn *pg_admin;     /* connection to pg_base, creates databases */
+static const char *pg_base; /* NEWSROOM_TEST_PG, or NULL */
+static PGconn *pg_admin;    /* connection to pg_base, creates databases */
 static char pg_dbs[PG_DBS_MAX][64]; /* databases made, dropped at the end */
 static int pg_ndbs;
 
@@ -129,8 +129,8 @@ static int version_moves(struct store *st, uint64_t v)
     return 0;
 }
 
-static struct store_post mkpost(const char *slug,
-                                enum store_post_status status, int64_t at)
+static struct store_post mkpost(const char *slug, enum store_post_status status,
+                                int64_t at)
 {
     struct store_post p;
 
@@ -148,8 +148,7 @@ static struct store_post mkpost(const char *slug,
 }
 
 /* "a,b,c" from the slugs of a post list. */
-static const char *slugs(struct arena *a, const struct store_post *p,
-                         size_t n)
+static const char *slugs(struct arena *a, const struct store_post *p, size_t n)
 {
     const char *s = "";
     for (size_t i = 0; i < n; i++)
@@ -260,8 +259,7 @@ static void contract_authors_tags(struct store *st, const char *url)
     CHECK_STR(got.email, "amy@example.org", "author email round-trips");
     CHECK_STR(got.location, "Halvany", "author location round-trips");
     CHECK_STR(got.bio, "Covers *ports*.", "author bio round-trips");
-    CHECK(got.avatar_id == avatar.id && got.avatar &&
-              got.avatar->width == 400,
+    CHECK(got.avatar_id == avatar.id && got.avatar && got.avatar->width == 400,
           "an author comes with the avatar image");
     CHECK(store_author_get_by_slug(st, &a, "zed-okafor", &got) == 0 &&
               got.avatar == NULL && got.role == NULL,
@@ -272,8 +270,7 @@ static void contract_authors_tags(struct store *st, const char *url)
           "a taken author slug is a conflict");
     CHECK(store_author_get_by_slug(st, &a, "nobody", &got) == STORE_NOTFOUND,
           "a missing author is not found");
-    CHECK(store_authors_list(st, &a, &list, &n) == 0 && n == 2,
-          "authors list");
+    CHECK(store_authors_list(st, &a, &list, &n) == 0 && n == 2, "authors list");
     CHECK(n == 2 && strcmp(list[0].slug, "amy-lind") == 0 &&
               strcmp(list[1].slug, "zed-okafor") == 0,
           "authors are listed by name");
@@ -423,8 +420,7 @@ static void contract_posts(struct store *st, const char *url)
     p.title = "The grid held";
     p.feature_image_id = 0;
     p.standfirst = NULL;
-    CHECK(store_post_save(st, &p, &au1.id, 1, NULL, 0) == 0,
-          "a post updates");
+    CHECK(store_post_save(st, &p, &au1.id, 1, NULL, 0) == 0, "a post updates");
     CHECK(store_post_get(st, &a, p.id, &got) == 0 &&
               strcmp(got.title, "The grid held") == 0 && got.nauthors == 1 &&
               got.ntags == 0 && got.feature_image == NULL &&
@@ -511,8 +507,7 @@ static void contract_list(struct store *st, const char *url)
     q = published();
     CHECK(store_posts_list(st, &a, &q, &out, &n, &total) == 0,
           "published posts list");
-    CHECK_STR(slugs(&a, out, n), "p6,p3,p2,p1",
-              "newest first, ties by id");
+    CHECK_STR(slugs(&a, out, n), "p6,p3,p2,p1", "newest first, ties by id");
     CHECK(total == 4, "total counts the published posts");
     CHECK(n == 4 && out[3].feature_image &&
               strcmp(out[3].feature_image->name, "images/p1") == 0,
@@ -629,8 +624,7 @@ static void contract_corrections(struct store *st, const char *url)
     c2.text = "First";
     c3.at = 200;
     c3.text = "Second";
-    CHECK(store_correction_add(st, &c1) == 0 && c1.id > 0,
-          "a correction adds");
+    CHECK(store_correction_add(st, &c1) == 0 && c1.id > 0, "a correction adds");
     store_correction_add(st, &c2);
     store_correction_add(st, &c3);
     CHECK(store_corrections_list(st, &a, p.id, &out, &n) == 0 && n == 3,
@@ -764,9 +758,9 @@ static void contract_live_events(struct store *st, const char *url)
 #define LIVE_POSTS 40
 
 struct live_writer {
-    struct store *st;   /* shared store */
-    int errors;         /* failed saves */
-    atomic_int *done;   /* writers finished, shared */
+    struct store *st; /* shared store */
+    int errors;       /* failed saves */
+    atomic_int *done; /* writers finished, shared */
 };
 
 static void *live_writer_run(void *arg)
@@ -916,8 +910,8 @@ static void contract_staff(struct store *st, const char *url)
               got.disabled == 0,
           "account fields round-trip by email");
     CHECK(store_staff_get(st, &a, s2.id, &got) == 0 &&
-              strcmp(got.email, "abe@example.org") == 0 &&
-              got.author_id == 0 && got.created_at == 0,
+              strcmp(got.email, "abe@example.org") == 0 && got.author_id == 0 &&
+              got.created_at == 0,
           "an account reads by id");
     CHECK(store_staff_get_by_email(st, &a, "nobody@example.org", &got) ==
               STORE_NOTFOUND,
@@ -982,8 +976,7 @@ static void contract_tx(struct store *st, const char *url)
           "rollback removes the post");
     CHECK(store_author_get_by_slug(st, &a, "tx-author", &au) ==
                   STORE_NOTFOUND &&
-              store_tag_get_by_slug(st, &a, "tx-tag", &tag) ==
-                  STORE_NOTFOUND &&
+              store_tag_get_by_slug(st, &a, "tx-tag", &tag) == STORE_NOTFOUND &&
               store_setting_get(st, &a, "tx.key") == NULL,
           "rollback leaves nothing behind");
     CHECK(store_tx_commit(st) != 0, "commit without a transaction fails");
@@ -1098,6 +1091,16 @@ static void contract_version(struct store *st, const char *url)
     usleep(200000);
     CHECK(store_version(st) == v2,
           "another handle's rolled-back write changes nothing");
+    /* the job queue is bookkeeping: pages stay cached across it */
+    v2 = store_version(st);
+    CHECK(store_job_add(other, "noop", "", 0, NULL, NULL) == 0 &&
+              store_job_add(st, "noop", "", 0, NULL, NULL) == 0,
+          "jobs added through both handles");
+    usleep(250000);
+    CHECK(store_version(st) == v2 && store_version(st) == v2,
+          "queueing jobs leaves the version alone");
+    store_setting_set(other, "k", "6");
+    CHECK(version_moves(st, v2), "while a content write still moves it");
     store_close(other);
 }
 
@@ -1174,8 +1177,7 @@ static void contract_concurrency(struct store *st, const char *url)
         pthread_join(th[i], NULL);
         errors += w[i].errors;
     }
-    CHECK(errors == 0, "4 threads read and write without errors (%d)",
-          errors);
+    CHECK(errors == 0, "4 threads read and write without errors (%d)", errors);
     arena_init(&a);
     CHECK(store_posts_list(st, &a, &q, &out, &n, &total) == 0 &&
               total == 4 * WORKER_ROUNDS,
@@ -1228,8 +1230,8 @@ static void contract_jobs(struct store *st, const char *url)
     CHECK(store_job_claim(st, &a, job_kinds_ab, 1, 1031, 30, &j) == 0 &&
               j.id == j2 && j.attempts == 2,
           "an expired lease lets another worker take the job");
-    CHECK(store_job_done(st, j1) == 0 && store_job_done(st, 999999) ==
-                                             STORE_NOTFOUND,
+    CHECK(store_job_done(st, j1) == 0 &&
+              store_job_done(st, 999999) == STORE_NOTFOUND,
           "done marks a job done; an unknown id is not found");
     CHECK(store_job_retry(st, j2, 2000, "busy") == 0 &&
               store_job_claim(st, &a, job_kinds_ab, 2, 1999, 30, &j) ==
@@ -1297,20 +1299,19 @@ static void contract_publish_due(struct store *st, const char *url)
     CHECK(store_post_get_by_slug(st, &a, "draft", &got) == 0 &&
               got.status == STORE_POST_DRAFT,
           "a draft stays a draft");
-    CHECK(store_posts_publish_due(st, 500, &n) == 0 && n == 0,
-          "nothing twice");
+    CHECK(store_posts_publish_due(st, 500, &n) == 0 && n == 0, "nothing twice");
     arena_release(&a);
 }
 
-#define CLAIM_JOBS 200   /* jobs the claimers share */
-#define CLAIM_THREADS 4  /* claiming threads, each with its own handle */
+#define CLAIM_JOBS 200  /* jobs the claimers share */
+#define CLAIM_THREADS 4 /* claiming threads, each with its own handle */
 
 struct claimer {
-    const char *url;            /* database to open */
-    int errors;                 /* failed calls */
-    unsigned char *seen;        /* per job id - base: times claimed */
-    int64_t base;               /* id of the first job */
-    atomic_int *claims;         /* total claims */
+    const char *url;     /* database to open */
+    int errors;          /* failed calls */
+    unsigned char *seen; /* per job id - base: times claimed */
+    int64_t base;        /* id of the first job */
+    atomic_int *claims;  /* total claims */
 };
 
 static void *claimer_run(void *arg)
@@ -1394,9 +1395,9 @@ static void contract_jobs_concurrency(struct store *st, const char *url)
  * wildcards taken literally; desk_order: newest created first. */
 static void contract_desk_list(struct store *st, const char *url)
 {
-    static const char *const titles[] = {
-        "Budget Talks Stall", "budget 100% done", "snake_case_news",
-        "Budgetary rules", "Harbour reopens"};
+    static const char *const titles[] = {"Budget Talks Stall",
+                                         "budget 100% done", "snake_case_news",
+                                         "Budgetary rules", "Harbour reopens"};
     struct store_post p[5], *out;
     struct store_post_query q;
     struct arena a;
@@ -1405,8 +1406,8 @@ static void contract_desk_list(struct store *st, const char *url)
     (void)url;
     arena_init(&a);
     for (int i = 0; i < 5; i++) {
-        p[i] = mkpost(arena_printf(&a, "t%d", i), STORE_POST_PUBLISHED,
-                      100 + i);
+        p[i] =
+            mkpost(arena_printf(&a, "t%d", i), STORE_POST_PUBLISHED, 100 + i);
         p[i].title = titles[i];
         /* created in an order unlike the published one */
         p[i].created_at = 1000 + (int64_t)((i * 3) % 5);
@@ -1446,8 +1447,7 @@ static void contract_desk_list(struct store *st, const char *url)
     q.desk_order = 0;
     CHECK(store_posts_list(st, &a, &q, &out, &n, NULL) == 0 &&
               strcmp(slugs(&a, out, n), "t4,t3,t2,t1,t0") == 0,
-          "without desk order the public order stays (%s)",
-          slugs(&a, out, n));
+          "without desk order the public order stays (%s)", slugs(&a, out, n));
     q.desk_order = 1;
     q.title_search = "budget";
     q.limit = 2;
@@ -1547,8 +1547,10 @@ static void contract_picks(struct store *st, const char *url)
 
 static void contract_revisions(struct store *st, const char *url)
 {
-    struct store_staff s = {.email = "zoe@example.org", .name = "Zoe Ward",
-                            .role = "editor", .password_hash = "x"};
+    struct store_staff s = {.email = "zoe@example.org",
+                            .name = "Zoe Ward",
+                            .role = "editor",
+                            .password_hash = "x"};
     struct store_post p = mkpost("rev", STORE_POST_DRAFT, 0);
     struct store_post other = mkpost("other", STORE_POST_DRAFT, 0);
     struct store_revision r[3], got, *out;
@@ -1587,8 +1589,7 @@ static void contract_revisions(struct store *st, const char *url)
           "a listed revision has its text");
     CHECK(store_revision_get(st, &a, r[0].id, &got) == 0 &&
               got.post_id == p.id && strcmp(got.markdown, "Body 0") == 0 &&
-              got.created_at == 100 &&
-              strcmp(got.staff_name, "Zoe Ward") == 0,
+              got.created_at == 100 && strcmp(got.staff_name, "Zoe Ward") == 0,
           "one revision reads back");
     CHECK(store_revision_get(st, &a, r[2].id + 100, &got) == STORE_NOTFOUND,
           "a missing revision is not found");
@@ -1609,10 +1610,14 @@ static int version_stays(struct store *st, uint64_t v)
 
 static void contract_sessions(struct store *st, const char *url)
 {
-    struct store_staff s1 = {.email = "a@example.org", .name = "A",
-                             .role = "editor", .password_hash = "x"};
-    struct store_staff s2 = {.email = "b@example.org", .name = "B",
-                             .role = "author", .password_hash = "x"};
+    struct store_staff s1 = {.email = "a@example.org",
+                             .name = "A",
+                             .role = "editor",
+                             .password_hash = "x"};
+    struct store_staff s2 = {.email = "b@example.org",
+                             .name = "B",
+                             .role = "author",
+                             .password_hash = "x"};
     struct store_session se = {0}, got;
     struct arena a;
     size_t n = 99;
@@ -1658,8 +1663,7 @@ static void contract_sessions(struct store *st, const char *url)
     CHECK(store_sessions_delete_staff(st, s1.id, &n) == 0 && n == 2 &&
               store_session_get(st, &a, "aa01", &got) == STORE_NOTFOUND &&
               store_session_get(st, &a, "aa02", &got) == STORE_NOTFOUND,
-          "signing out everywhere ends every session of the account (%zu)",
-          n);
+          "signing out everywhere ends every session of the account (%zu)", n);
     CHECK(store_session_get(st, &a, "bb02", &got) == 0,
           "another account's session stays");
     CHECK(store_sessions_delete_staff(st, s1.id, &n) == 0 && n == 0 &&
@@ -1691,8 +1695,8 @@ static void contract_sessions(struct store *st, const char *url)
         char err[256];
         struct store *other = store_open(url, err, sizeof err);
         struct store_audit e = {.actor = "x", .action = "y"};
-        struct store_staff_token t = {.token_hash = "t", .staff_id = s1.id,
-                                      .purpose = "reset"};
+        struct store_staff_token t = {
+            .token_hash = "t", .staff_id = s1.id, .purpose = "reset"};
         uint64_t v0 = store_version(st), v1;
         unsigned c;
 
@@ -1848,8 +1852,10 @@ static void *taker_run(void *arg)
 
 static void contract_staff_tokens(struct store *st, const char *url)
 {
-    struct store_staff s = {.email = "a@example.org", .name = "A",
-                            .role = "editor", .password_hash = "x"};
+    struct store_staff s = {.email = "a@example.org",
+                            .name = "A",
+                            .role = "editor",
+                            .password_hash = "x"};
     struct store_staff_token t = {0}, got;
     struct taker tk[4];
     pthread_t th[4];
@@ -1873,9 +1879,9 @@ static void contract_staff_tokens(struct store *st, const char *url)
     CHECK(store_staff_token_add(st, &t) == STORE_ERROR,
           "the database refuses an unknown purpose");
     CHECK(store_staff_token_get(st, &a, "feed01", &got) == 0 &&
-              strcmp(got.token_hash, "feed01") == 0 &&
-              got.staff_id == s.id && strcmp(got.purpose, "invite") == 0 &&
-              got.created_at == 10 && got.expires_at == 20,
+              strcmp(got.token_hash, "feed01") == 0 && got.staff_id == s.id &&
+              strcmp(got.purpose, "invite") == 0 && got.created_at == 10 &&
+              got.expires_at == 20,
           "a token reads back");
     CHECK(store_staff_token_get(st, &a, "feed01", &got) == 0,
           "reading a token keeps it");
@@ -2781,8 +2787,7 @@ static void sqlite_open_and_migrate(void)
               "data survives reopening");
     arena_release(&a);
     store_close(st);
-    CHECK(count_rows(file, "SELECT count(*) FROM schema_migrations") ==
-              applied,
+    CHECK(count_rows(file, "SELECT count(*) FROM schema_migrations") == applied,
           "reopening applies nothing twice");
     CHECK(count_rows(file, "SELECT count(*) FROM pragma_journal_mode "
                            "WHERE journal_mode = 'wal'") == 1,
@@ -2984,8 +2989,7 @@ static void contract_table_list(struct store *st, const char *url)
         CHECK(store_table_rows(st, store_table(j)) == 0,
               "a fresh '%s' is empty", store_table(j));
     }
-    CHECK(listed == n, "as many tables listed (%zu) as exist (%zu)", listed,
-          n);
+    CHECK(listed == n, "as many tables listed (%zu) as exist (%zu)", listed, n);
     arena_release(&a);
 }
 
@@ -3003,14 +3007,17 @@ static void contract_copy(struct store *st, const char *url)
 {
     char src_url[512], err[256];
     struct store *src;
-    struct store_image img = {.name = "images/x", .width = 4, .height = 3,
-                              .widths = "480", .formats = "jpg"};
+    struct store_image img = {.name = "images/x",
+                              .width = 4,
+                              .height = 3,
+                              .widths = "480",
+                              .formats = "jpg"};
     struct store_author au = {.slug = "ana", .name = "Ana"};
-    struct store_tag tag = {.slug = "world", .name = "World",
-                            .kind = STORE_TAG_SECTION};
+    struct store_tag tag = {
+        .slug = "world", .name = "World", .kind = STORE_TAG_SECTION};
     struct store_post p = {0}, got;
-    struct store_live lu = {.at = 5, .headline = "Live", .body = "b",
-                            .html = "<p>b</p>"};
+    struct store_live lu = {
+        .at = 5, .headline = "Live", .body = "b", .html = "<p>b</p>"};
     int calls = 0;
     struct store_live_event *ev;
     struct arena a;
@@ -3049,13 +3056,14 @@ static void contract_copy(struct store *st, const char *url)
     store_setting_set(src, "title", "The Copy");
     /* the desk's tables (004) */
     {
-        struct store_staff sf = {.email = "e@example.org", .name = "Ed",
-                                 .role = "editor", .password_hash = "x"};
+        struct store_staff sf = {.email = "e@example.org",
+                                 .name = "Ed",
+                                 .role = "editor",
+                                 .password_hash = "x"};
         struct store_session se = {.token_hash = "s1", .expires_at = 9};
-        struct store_staff_token tk = {.token_hash = "t1",
-                                       .purpose = "reset"};
-        struct store_revision rv = {.title = "Old", .standfirst = "Dek",
-                                    .markdown = "Was"};
+        struct store_staff_token tk = {.token_hash = "t1", .purpose = "reset"};
+        struct store_revision rv = {
+            .title = "Old", .standfirst = "Dek", .markdown = "Was"};
         struct store_audit e = {.at = 1, .actor = "Ed", .action = "x"};
         unsigned c;
 
@@ -3116,8 +3124,8 @@ static void contract_copy(struct store *st, const char *url)
     CHECK(calls > 0, "copy: progress is reported");
     CHECK(store_post_get_by_slug(st, &a, "copied", &got) == 0 &&
               got.id == p.id && got.nauthors == 1 && got.ntags == 1 &&
-              got.feature_image && strcmp(got.feature_image->name,
-                                          "images/x") == 0 &&
+              got.feature_image &&
+              strcmp(got.feature_image->name, "images/x") == 0 &&
               strcmp(got.html, "<p>Body</p>") == 0 && got.standfirst == NULL,
           "copy: a post arrives whole, same id, NULLs kept");
     for (size_t i = 0; store_table(i); i++)
@@ -3185,7 +3193,7 @@ static void contract_copy(struct store *st, const char *url)
     CHECK(store_copy(src, st, 1, NULL, NULL) == 0,
           "copy: replace empties the target first");
     CHECK(store_post_get_by_slug(st, &a, "after-copy", &got) ==
-              STORE_NOTFOUND &&
+                  STORE_NOTFOUND &&
               store_table_rows(st, "posts") == store_table_rows(src, "posts"),
           "copy: after replace the target equals the source");
     store_close(src);
@@ -3464,6 +3472,19 @@ static const char *found(struct store *st, struct arena *a, const char *q)
     return hit_slugs(a, h, n);
 }
 
+/* The slugs the desk finds for q among posts of status (-1 = any). */
+static const char *desk_found(struct store *st, struct arena *a, const char *q,
+                              int status)
+{
+    struct store_search_query sq = {.q = q, .any_status = 1, .status = status};
+    struct store_search_hit *h;
+    size_t n, total;
+
+    if (store_search(st, a, &sq, &h, &n, &total) != 0)
+        return "ERROR";
+    return hit_slugs(a, h, n);
+}
+
 static void contract_search(struct store *st, const char *url)
 {
     struct store_author ada = {.slug = "ada", .name = "Ada Lovelace"};
@@ -3571,6 +3592,21 @@ static void contract_search(struct store *st, const char *url)
     CHECK_STR(found(st, &a, "zebraword"), "", "a draft is never found");
     CHECK_STR(found(st, &a, "secret"), "", "not by its title either");
     CHECK_STR(found(st, &a, "quokka"), "", "a scheduled post is not found");
+    /* the desk searches every post with the same engine */
+    CHECK_STR(desk_found(st, &a, "zebraword", -1), "draft",
+              "the desk finds a draft by a word of its body");
+    const char *all = desk_found(st, &a, "sanction", -1);
+    CHECK(strcmp(all, "headline,draft,mention") == 0 ||
+              strcmp(all, "draft,headline,mention") == 0,
+          "the desk's stemmed search ranks headline hits, a draft's too, "
+          "above a mention (%s)",
+          all);
+    CHECK_STR(desk_found(st, &a, "sanction", STORE_POST_DRAFT), "draft",
+              "the desk can keep drafts only");
+    CHECK_STR(desk_found(st, &a, "sanction", STORE_POST_PUBLISHED),
+              "headline,mention", "or published posts only");
+    CHECK_STR(desk_found(st, &a, "quokka", STORE_POST_SCHEDULED), "sched",
+              "and finds a scheduled post");
     CHECK(store_posts_publish_due(st, 6000, &n) == 0 && n == 1,
           "the scheduled post is published");
     CHECK_STR(found(st, &a, "quokka"), "sched", "once published it is found");
@@ -3677,16 +3713,18 @@ static void contract_search(struct store *st, const char *url)
     arena_release(&a);
 }
 
-/* Undoes migration 007 on the database at url (raw SQL): the search index
- * and its triggers go, and the migration is no longer recorded. 0 or -1. */
+/* Undoes migrations 007 on (the search index, the content version, the
+ * import map) on the
+ * database at url with raw SQL: their tables and triggers go, and they are
+ * no longer recorded, so the next store_open applies them again. 0 or -1. */
 static int unmigrate_search(const char *url)
 {
     static const char pg_sql[] =
         "SET client_min_messages = warning; DROP TABLE post_search; "
         "DROP FUNCTION post_search_sync() CASCADE; "
         "DROP FUNCTION post_search_refresh(BIGINT); "
-        "DROP FUNCTION post_search_text(TEXT); "
-        "DELETE FROM schema_migrations WHERE version = 7";
+        "DROP FUNCTION post_search_text(TEXT); DROP TABLE import_map; "
+        "DELETE FROM schema_migrations WHERE version >= 7";
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     int rc = -1;
@@ -3702,7 +3740,8 @@ static int unmigrate_search(const char *url)
     if (sqlite3_open(url + 7, &db) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "SELECT name FROM sqlite_master WHERE type = "
-                           "'trigger' AND name LIKE 'post_search%'",
+                           "'trigger' AND (name LIKE 'post_search%' OR "
+                           "name LIKE '%\\_cv\\_%' ESCAPE '\\')",
                            -1, &s, NULL) != SQLITE_OK)
         goto out;
     while (sqlite3_step(s) == SQLITE_ROW) {
@@ -3715,7 +3754,8 @@ static int unmigrate_search(const char *url)
     s = NULL;
     if (sqlite3_exec(db,
                      "DROP TABLE post_search; DROP VIEW post_search_source; "
-                     "DELETE FROM schema_migrations WHERE version = 7",
+                     "DROP TABLE content_version; DROP TABLE import_map; "
+                     "DELETE FROM schema_migrations WHERE version >= 7",
                      NULL, NULL, NULL) == SQLITE_OK)
         rc = 0;
 out:
@@ -3743,19 +3783,47 @@ static void contract_search_migration(struct store *st, const char *url)
     CHECK(store_post_save(st, &pub, ids, 1, NULL, 0) == 0 &&
               store_post_save(st, &draft, ids, 1, NULL, 0) == 0,
           "posts saved");
-    CHECK(unmigrate_search(url) == 0, "migration 007 undone by hand");
+    CHECK(unmigrate_search(url) == 0, "migrations from 007 on undone by hand");
     again = store_open(url, err, sizeof err);
     CHECK(again != NULL, "the store opens and migrates again (%s)",
           again ? "ok" : err);
     if (again) {
         CHECK(store_schema_version(again) >= 7, "007 is applied again");
         CHECK_STR(found(again, &a, "harbour"), "old-news",
-                  "the migration indexed the published post, not the draft");
+                  "readers find the published post, not the draft");
+        CHECK_STR(desk_found(again, &a, "harbour", -1), "old-news,old-draft",
+                  "the migrations indexed the draft for the desk too");
         CHECK_STR(found(again, &a, "quill"), "old-news",
                   "with its author's name");
         store_close(again);
     }
     arena_release(&a);
+}
+
+static void contract_import_map(struct store *st, const char *url)
+{
+    int64_t id = -1;
+    uint64_t v;
+
+    (void)url;
+    CHECK(store_import_map_get(st, "ghost", "post", "5f1a", &id) ==
+              STORE_NOTFOUND,
+          "an item never imported is not found");
+    v = store_version(st);
+    CHECK(store_import_map_put(st, "ghost", "post", "5f1a", 42) == 0 &&
+              store_import_map_get(st, "ghost", "post", "5f1a", &id) == 0 &&
+              id == 42,
+          "what an item became is remembered (%lld)", (long long)id);
+    CHECK(store_version(st) == v, "the import map is bookkeeping");
+    CHECK(store_import_map_put(st, "ghost", "post", "5f1a", 43) == 0 &&
+              store_import_map_get(st, "ghost", "post", "5f1a", &id) == 0 &&
+              id == 43,
+          "and can be moved");
+    CHECK(store_import_map_get(st, "wxr", "post", "5f1a", &id) ==
+                  STORE_NOTFOUND &&
+              store_import_map_get(st, "ghost", "tag", "5f1a", &id) ==
+                  STORE_NOTFOUND,
+          "sources and kinds are kept apart");
 }
 
 static void run_contract(const char *backend, int (*new_db)(char *, size_t),
@@ -3779,6 +3847,139 @@ static void run_contract(const char *backend, int (*new_db)(char *, size_t),
     store_close(st);
     CHECK(check_failed_count == failed, "%s: the %s contract holds", backend,
           name);
+}
+
+/* "slug:lastmod" of stamps, joined with ",". */
+static const char *stamp_list(struct arena *a, const struct store_post_stamp *s,
+                              size_t n)
+{
+    const char *out = "";
+
+    for (size_t i = 0; i < n; i++)
+        out = arena_printf(a, "%s%s%s:%lld", out, i ? "," : "", s[i].slug,
+                           (long long)s[i].lastmod);
+    return out;
+}
+
+/* The sitemaps' light reads: only posts public at now, newest first, with
+ * lastmod = max(updated_at, published_at); pages of the same order; the
+ * authors, sections and tags that have public posts. */
+static void contract_sitemaps(struct store *st, const char *url)
+{
+    static const char *const kinds = "ast";
+    struct store_image img = {0};
+    struct store_author ana = {0}, ben = {0}, cy = {0};
+    struct store_tag world = {0}, empty = {0}, zeta = {0}, alpha = {0};
+    struct store_post p;
+    struct store_post_stamp *s = NULL;
+    struct store_archive_stamp *t = NULL;
+    int64_t *pages = NULL, ids[2];
+    struct arena a;
+    size_t n = 0;
+    const char *got = "";
+
+    (void)url;
+    arena_init(&a);
+    CHECK(store_post_stamp_pages(st, &a, 8000, 3, &pages, &n) == 0 && n == 0,
+          "no public post: no sitemap page");
+    CHECK(store_post_stamps(st, &a, 8000, 0, 0, 10, &s, &n) == 0 && n == 0,
+          "no public post: no stamp");
+    img.name = "images/s1";
+    img.widths = "480,960";
+    img.formats = "jpg";
+    store_image_save(st, &img);
+    ana.slug = "ana";
+    ana.name = "Ana";
+    ben.slug = "ben";
+    ben.name = "Ben";
+    cy.slug = "cy";
+    cy.name = "Cy";
+    store_author_save(st, &ana);
+    store_author_save(st, &ben);
+    store_author_save(st, &cy);
+    world.slug = "world";
+    world.name = "World";
+    world.kind = STORE_TAG_SECTION;
+    empty.slug = "empty";
+    empty.name = "Empty";
+    empty.kind = STORE_TAG_SECTION;
+    zeta.slug = "zeta";
+    zeta.name = "Zeta";
+    alpha.slug = "alpha";
+    alpha.name = "Alpha";
+    store_tag_save(st, &world);
+    store_tag_save(st, &empty);
+    store_tag_save(st, &zeta);
+    store_tag_save(st, &alpha);
+
+    p = mkpost("s1", STORE_POST_PUBLISHED, 1000);
+    p.updated_at = 1500;
+    p.feature_image_id = img.id;
+    ids[0] = world.id;
+    ids[1] = zeta.id;
+    store_post_save(st, &p, &ana.id, 1, ids, 2);
+    p = mkpost("s2", STORE_POST_PUBLISHED, 2000);
+    p.language = "de";
+    ids[0] = ben.id;
+    ids[1] = ana.id;
+    store_post_save(st, &p, ids, 2, &world.id, 1);
+    p = mkpost("s3", STORE_POST_PUBLISHED, 3000);
+    p.updated_at = 2500;
+    store_post_save(st, &p, &ben.id, 1, &alpha.id, 1);
+    p = mkpost("s4", STORE_POST_DRAFT, 0);
+    store_post_save(st, &p, &cy.id, 1, &empty.id, 1);
+    p = mkpost("s5", STORE_POST_SCHEDULED, 5000);
+    store_post_save(st, &p, &cy.id, 1, &empty.id, 1);
+    p = mkpost("s6", STORE_POST_PUBLISHED, 9000); /* after now */
+    store_post_save(st, &p, &ben.id, 1, &alpha.id, 1);
+    p = mkpost("s7", STORE_POST_PUBLISHED, 3000);
+    store_post_save(st, &p, NULL, 0, &alpha.id, 1);
+
+    CHECK(store_post_stamps(st, &a, 8000, 0, 0, 100, &s, &n) == 0,
+          "post stamps");
+    CHECK_STR(stamp_list(&a, s, n), "s7:3000,s3:3000,s2:2000,s1:1500",
+              "public posts newest first (ties by id), lastmod the later "
+              "of updated and published; no draft, scheduled or future one");
+    CHECK(n == 4 && strcmp(s[3].title, "s1") == 0 &&
+              strcmp(s[3].language, "en") == 0 &&
+              strcmp(s[2].language, "de") == 0 && s[3].published_at == 1000,
+          "stamps carry title, language and published_at");
+    CHECK(n == 4 && s[3].image && strcmp(s[3].image, "images/s1") == 0 &&
+              s[3].image_widths && strcmp(s[3].image_widths, "480,960") == 0 &&
+              !s[2].image,
+          "stamps carry the feature image's name and widths");
+    CHECK(store_post_stamps(st, &a, 8000, 2500, 0, 100, &s, &n) == 0,
+          "post stamps since");
+    CHECK_STR(stamp_list(&a, s, n), "s7:3000,s3:3000",
+              "since keeps posts published at or after it");
+    CHECK(store_post_stamps(st, &a, 8000, 0, 1, 2, &s, &n) == 0,
+          "post stamps with offset");
+    CHECK_STR(stamp_list(&a, s, n), "s3:3000,s2:2000", "offset and limit");
+    CHECK(store_post_stamps(st, &a, 9000, 0, 0, 1, &s, &n) == 0,
+          "post stamps later");
+    CHECK_STR(stamp_list(&a, s, n), "s6:9000", "public once its time comes");
+
+    CHECK(store_post_stamp_pages(st, &a, 8000, 3, &pages, &n) == 0 && n == 2 &&
+              pages[0] == 3000 && pages[1] == 1500,
+          "pages of 3: the newest lastmod of each");
+    CHECK(store_post_stamp_pages(st, &a, 8000, 4, &pages, &n) == 0 && n == 1 &&
+              pages[0] == 3000,
+          "pages of 4: one page");
+    CHECK(store_post_stamp_pages(st, &a, 8000, 1, &pages, &n) == 0 && n == 4 &&
+              pages[3] == 1500,
+          "pages of 1: one per post");
+
+    CHECK(store_archive_stamps(st, &a, 8000, &t, &n) == 0, "archive stamps");
+    for (size_t i = 0; i < n; i++)
+        got =
+            arena_printf(&a, "%s%s%c:%s:%lld", got, i ? "," : "",
+                         kinds[t[i].kind], t[i].slug, (long long)t[i].lastmod);
+    CHECK_STR(got,
+              "a:ana:2000,a:ben:3000,s:world:2000,t:alpha:3000,"
+              "t:zeta:1500",
+              "authors, sections, tags with public posts, by slug, with "
+              "their newest public post's lastmod");
+    arena_release(&a);
 }
 
 static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
@@ -3828,7 +4029,9 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"table list", contract_table_list},
         {"copy", contract_copy},
         {"search", contract_search},
+        {"import map", contract_import_map},
         {"search index built by its migration", contract_search_migration},
+        {"sitemaps", contract_sitemaps},
     };
 
     for (size_t i = 0; i < sizeof contracts / sizeof contracts[0]; i++)

@@ -40,6 +40,28 @@ static void test_utf8(void)
           "decode refuses a sequence cut by n");
 }
 
+static void test_utf8_repair(struct arena *a)
+{
+    const char *ok = "Київ";
+
+    CHECK(str_utf8_repair(a, ok, strlen(ok)) == ok, "valid text is kept");
+    CHECK_STR(str_utf8_repair(a,
+                              "a\xFF"
+                              "b",
+                              3),
+              "a\xEF\xBF\xBD"
+              "b",
+              "a bad byte becomes U+FFFD");
+    CHECK_STR(str_utf8_repair(a, "\xED\xA0\x80", 3),
+              "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD",
+              "each byte of a surrogate becomes U+FFFD");
+    CHECK_STR(str_utf8_repair(a, "caf\xC3", 4), "caf\xEF\xBF\xBD",
+              "a cut sequence at the end is replaced");
+    const char *r = str_utf8_repair(a, "\xC3\x28\xD0\x9A", 4);
+    CHECK(str_utf8_valid(r, strlen(r)) && strstr(r, "\xD0\x9A"),
+          "repaired text is valid and keeps what was good");
+}
+
 static void test_slugify(struct arena *a)
 {
     char longer[400];
@@ -100,8 +122,7 @@ static void test_slugify(struct arena *a)
     longer[sizeof(longer) - 1] = '\0';
     CHECK(strlen(str_slugify(a, longer, 0)) == BOUND_SLUG_LEN,
           "max 0 means BOUND_SLUG_LEN");
-    CHECK(str_slug_valid(str_slugify(a, "Один, два, три: Kyiv's 5 ☀ days!",
-                                     0)),
+    CHECK(str_slug_valid(str_slugify(a, "Один, два, три: Kyiv's 5 ☀ days!", 0)),
           "every slugify result is a valid slug");
 }
 
@@ -139,9 +160,10 @@ static void test_words(void)
     CHECK(str_word_count("a - b — c", strlen("a - b — c")) == 3,
           "dashes alone are no words");
     CHECK(str_word_count(uk, strlen(uk)) == 5, "Ukrainian sentence: 5 words");
-    CHECK(str_word_count("2024 was 12% up", 15) == 4,
-          "numbers count as words");
-    CHECK(str_word_count("no\xC2\xA0" "break", 9) == 2,
+    CHECK(str_word_count("2024 was 12% up", 15) == 4, "numbers count as words");
+    CHECK(str_word_count("no\xC2\xA0"
+                         "break",
+                         9) == 2,
           "no-break space separates words");
     CHECK(str_word_count("🎉 🎉 party", strlen("🎉 🎉 party")) == 1,
           "emoji alone are no words");
@@ -168,6 +190,7 @@ int main(void)
     struct arena a;
 
     arena_init(&a);
+    test_utf8_repair(&a);
     test_utf8();
     test_slugify(&a);
     test_slug_valid();
