@@ -2,15 +2,22 @@
  * http_internal.h - pieces of src/http shared between its files and its
  * unit test: decoding what the client sent (form.c, multipart.c), route
  * matching (route.c), conditional-request checks (cond.c), and the seam between
- * the MHD adapter (server.c) and live streams (sse.c). Nothing outside
- * src/http includes this; web/ uses http.h.
+ * the MHD adapter (server.c), building responses (response.c) and live
+ * streams (sse.c), and the request and server structs they share. Nothing
+ * outside src/http includes this; web/ uses http.h.
  */
 #ifndef HTTP_HTTP_INTERNAL_H
 #define HTTP_HTTP_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "http/http.h"
 
 struct arena;
 struct http_config;
@@ -125,5 +132,77 @@ void http_sse_srv_free(struct http_sse_srv *ss);
 /* The request that carried s is over (MHD's request-completed callback):
  * removes s from its hub and server. Returns the body bytes sent. */
 uint64_t http_sse_stream_done(struct http_sse_stream *s);
+
+/* ---- the request and the server (server.c, response.c) ---- */
+
+/* One thread's request figures for one server (see DESIGN). Written by
+ * that thread only; read by http_server_stats(). */
+struct stat_block {
+    struct stat_block *next;      /* server's list (stats_lock) */
+    _Atomic uint64_t requests[5]; /* by class, 1xx .. 5xx */
+    _Atomic uint64_t buckets[HTTP_STATS_BUCKETS]; /* per bucket, not
+                                                     cumulative */
+    _Atomic uint64_t sum_us;                      /* microseconds, timed ones */
+    _Atomic uint64_t bytes_out;                   /* body bytes sent */
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;  /* running daemon */
+    struct http_config cfg;     /* copy of the caller's config */
+    unsigned port;              /* bound TCP port */
+    struct http_sse_srv *sse;   /* this server's live streams */
+    uint64_t id;                /* unique in the process, never 0 */
+    pthread_mutex_t stats_lock; /* guards stats (the list) */
+    struct stat_block *stats;   /* every thread's block */
+    atomic_uint sse_open;       /* live streams open now */
+};
+
+/* A response header the handler asked for, kept until the response is
+ * built. */
+struct resp_hdr {
+    struct resp_hdr *next; /* next header in insertion order, or NULL */
+    const char *name;      /* token, in the request arena */
+    const char *value;     /* no control characters, in the arena */
+};
+
+struct http_req {
+    struct arena arena;             /* everything below lives here */
+    struct http_server *srv;        /* owning server */
+    struct MHD_Connection *conn;    /* NULL until the first access call */
+    const char *target;             /* raw request target, NUL-terminated */
+    size_t target_len;              /* bytes of target */
+    const char *method_name;        /* as sent; NULL until the first call */
+    enum http_method method;        /* 0 for a method outside the enum */
+    char *path;                     /* decoded path; NULL if rejected */
+    struct http_kv *query;          /* decoded query arguments */
+    size_t nquery;                  /* entries in query */
+    struct http_kv *form;           /* decoded form fields, or NULL */
+    size_t nform;                   /* entries in form */
+    struct http_file *files;        /* multipart uploads, or NULL */
+    size_t nfiles;                  /* entries in files */
+    const struct http_route *route; /* row matching path and method, or
+                                       NULL (set by begin()) */
+    unsigned allowed;               /* methods of every row matching the path */
+    struct http_kv params[HTTP_MAX_PARAMS]; /* route captures */
+    size_t nparams;                         /* entries in params */
+    size_t max_body;             /* body limit in bytes: the route's */
+    struct buf body;             /* request body, at most max_body */
+    size_t body_seen;            /* body bytes received, kept or not */
+    int reject;                  /* status to answer instead, or 0 */
+    const char *reject_msg;      /* message for reject */
+    int in_error_page;           /* 1 while cfg->error_page runs */
+    struct resp_hdr *hdrs;       /* response headers set so far */
+    struct resp_hdr **hdrs_tail; /* where the next one goes */
+    int status;                  /* status sent; 0 = nothing sent yet */
+    size_t bytes_out;            /* body bytes sent (0 for HEAD, 304) */
+    struct timespec t0;          /* when the request line arrived */
+    const char *ip;              /* client address text, or NULL */
+    struct http_sse_stream *sse; /* live stream it became, or NULL */
+    int fast;                    /* 1 = cfg->fast runs before routing */
+};
+
+/* Copy of s for a log line: control bytes become '?', at most max bytes,
+ * in a. server.c. */
+char *http_log_safe(struct arena *a, const char *s, size_t max);
 
 #endif
