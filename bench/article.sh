@@ -18,38 +18,17 @@ set -eu
 ROUNDS=${1:-3}
 SECS=${2:-5}
 CONNS=${3:-50}
-BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/newsroom}
-WORK=$(mktemp -d /tmp/newsroom-bench.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+bench_work bench
 # nginx's workers run as nobody when started by root: they must be able to
 # read the files, or every answer is a 403 (and fast)
 chmod 755 "$WORK"
-NR_PID="" NGX_PID=""
-cleanup() {
-    [ -n "$NR_PID" ] && kill "$NR_PID" 2>/dev/null || true
-    [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-"$BIN" init "$WORK/site" --demo >"$WORK/init.log" 2>&1 || {
-    cat "$WORK/init.log" >&2
-    exit 1
-}
-# narration would compete with the server for the CPU while it measures
-echo "narration_engine = off" >>"$WORK/site/site.conf"
-P1=$(free_port)
-"$BIN" serve "$WORK/site" --listen "127.0.0.1:$P1" >"$WORK/newsroom.log" 2>&1 &
-NR_PID=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$P1/" >/dev/null && break; sleep 0.1; done
+demo_site
+start_server
+P1=$PORT
 
 # the lead article of the front page
-SLUG=$(curl -fs "http://127.0.0.1:$P1/archive/" | grep -o 'href="/[a-z0-9-]*/"' |
-       grep -v -e '"/archive/"' | head -1 | sed 's/href="\/\(.*\)\/"/\1/')
+SLUG=$(lead_slug "$P1")
 mkdir -p "$WORK/www/$SLUG"
 curl -fs "http://127.0.0.1:$P1/$SLUG/" >"$WORK/www/$SLUG/index.html"
 BYTES=$(wc -c <"$WORK/www/$SLUG/index.html")
@@ -80,7 +59,7 @@ http {
 }
 CONF
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-NGX_PID=$!
+MORE_PIDS=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$P2/$SLUG/" >/dev/null && break; sleep 0.1; done
 
 # both must really answer gzip when asked, or the comparison is void
@@ -92,22 +71,6 @@ for p in "$P1" "$P2"; do
     }
 done
 
-# prints "REQ/S P99_MS" for URL [extra wrk args]
-measure() {
-    url=$1
-    shift
-    wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" | awk '
-        /Non-2xx|Socket errors/ { bad = bad $0 }
-        /Requests\/sec/ { rps = $2 }
-        /^ +99%/ {
-            v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-            p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v
-        }
-        END {
-            if (bad != "") { print "wrk: " bad > "/dev/stderr"; exit 1 }
-            printf "%s %.2f\n", rps, p99
-        }' || { echo "article.sh: errors from $url" >&2; exit 1; }
-}
 echo "article /$SLUG/ ($BYTES bytes; gzip: newsroom $GZ_NR, nginx $GZ_NGX bytes)," \
      "wrk -t2 -c$CONNS -d${SECS}s --latency, $ROUNDS rounds, $(nproc) cores"
 : >"$WORK/runs"

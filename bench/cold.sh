@@ -17,58 +17,17 @@ set -eu
 PASSES=${1:-20}
 SECS=${2:-5}
 CONNS=${3:-50}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$ROOT/build/newsroom}
-PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/newsroom-cold.XXXXXX)
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_work cold
 
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # start CACHE_MB: serves the site with that page-cache budget on $PORT
 start() {
     sed -i '/^cache_mb *=/d' "$WORK/site/site.conf"
     echo "cache_mb = $1" >>"$WORK/site/site.conf"
-    PORT=$(free_port)
-    "$BIN" serve "$WORK/site" --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
-    PID=$!
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null && return 0; sleep 0.1; done
-    echo "cold.sh: the server does not answer" >&2
-    exit 1
-}
-stop() {
-    kill "$PID"
-    wait "$PID" 2>/dev/null || true
-    PID=""
-}
-# prints "REQ/S P99_MS" for URL; fails on any error response
-measure() {
-    wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$1" | awk '
-        /Non-2xx|Socket errors/ { bad = bad $0 }
-        /Requests\/sec/ { rps = $2 }
-        /^ +99%/ {
-            v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-            p99 = (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v
-        }
-        END {
-            if (bad != "") { print "wrk: " bad > "/dev/stderr"; exit 1 }
-            printf "%s %.2f\n", rps, p99
-        }' || { echo "cold.sh: errors from $1" >&2; exit 1; }
+    start_server
 }
 
-"$BIN" init "$WORK/site" --demo >"$WORK/init.log" 2>&1 || {
-    cat "$WORK/init.log" >&2
-    exit 1
-}
-# narration would compete with the server for the CPU while it measures
-echo "narration_engine = off" >>"$WORK/site/site.conf"
+demo_site
 SLUGS=$($PY -c 'import sqlite3, sys
 for (s,) in sqlite3.connect(sys.argv[1]).execute(
         "SELECT slug FROM posts WHERE status = '"'published'"' ORDER BY id"):
@@ -100,13 +59,12 @@ print(f"  per article (time to first byte): p50 {pick(0.5):.2f} ms, "
       f"p99 {pick(0.99):.2f} ms, max {ttfb[-1]:.2f} ms over {len(ttfb)} requests")
 PYEOF
 # the lead article of the archive, as bench/article.sh picks it
-LEAD=$(curl -fs "http://127.0.0.1:$PORT/archive/" | grep -o 'href="/[a-z0-9-]*/"' |
-       grep -v -e '"/archive/"' | head -1 | sed 's/href="\/\(.*\)\/"/\1/')
+LEAD=$(lead_slug "$PORT")
 OFF=$(measure "http://127.0.0.1:$PORT/$LEAD/")
-stop
+stop_server
 start 256
 ON=$(measure "http://127.0.0.1:$PORT/$LEAD/")
-stop
+stop_server
 echo "wrk -t2 -c$CONNS -d${SECS}s --latency on /$LEAD/:"
 echo "  cache off: ${OFF% *} req/s, p99 ${OFF#* } ms"
 echo "  cache on:  ${ON% *} req/s, p99 ${ON#* } ms"

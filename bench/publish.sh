@@ -20,33 +20,15 @@
 set -eu
 SECS=${1:-10}
 CONNS=${2:-64}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$ROOT/build/newsroom}
-PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/newsroom-pub.XXXXXX)
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-"$BIN" init "$WORK/site" --demo >"$WORK/init.log" 2>&1 || {
-    cat "$WORK/init.log" >&2
-    exit 1
-}
-# narration would compete with the server for the CPU while it measures
-echo "narration_engine = off" >>"$WORK/site/site.conf"
+. "$(dirname "$0")/lib.sh"
+bench_work pub
+demo_site
 printf 'correct horse battery staple\n' | "$BIN" user add "$WORK/site" \
     --email bench@example.org --name "Bench Editor" --role editor >"$WORK/user.log" 2>&1 || {
     cat "$WORK/user.log" >&2
     exit 1
 }
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" serve "$WORK/site" --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
+start_server
 
 echo "publish under load: wrk -t2 -c$CONNS -d${SECS}s on /, one keep-alive poller on /," \
      "publish through the desk at $((SECS / 2)) s, $(nproc) cores"

@@ -13,24 +13,9 @@ set -eu
 STARTS=${1:-5}
 SECS=${2:-5}
 CONNS=${3:-50}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$ROOT/build/newsroom}
-PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/newsroom-start.XXXXXX)
-PID=""
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-"$BIN" init "$WORK/site" --demo >"$WORK/init.log" 2>&1 || {
-    cat "$WORK/init.log" >&2
-    exit 1
-}
-# narration would compete with the server for the CPU while it measures
-echo "narration_engine = off" >>"$WORK/site/site.conf"
+. "$(dirname "$0")/lib.sh"
+bench_work start
+demo_site
 echo "start-up: launch of 'newsroom serve' to the first byte of /, $STARTS starts, $(nproc) cores"
 # Python launches the server, then polls / as fast as it can; the last
 # start is left running for the memory figures (its PID on stdout's last
