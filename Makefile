@@ -11,7 +11,7 @@
 CC ?= cc
 # build folder (make asan uses build-asan)
 B ?= build
-PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl espeak-ng libxml-2.0
+PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl espeak-ng libxml-2.0 yajl libarchive
 CFLAGS ?= -O2 -g
 # -Wno-missing-field-initializers: route rows may leave max_body out (0 is
 # the default limit), like any C struct initialiser.

@@ -13,7 +13,7 @@ set -eu
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev
 libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev libsodium-dev
 libvips-dev zlib1g-dev libbrotli-dev libpq-dev libcurl4-openssl-dev
-libespeak-ng-dev espeak-ng-data libmp3lame-dev libxml2-dev"
+libespeak-ng-dev espeak-ng-data libmp3lame-dev libxml2-dev libyajl-dev libarchive-dev"
 TEST="python3-pytest python3-bs4 python3-brotli python3-requests python3-aiosmtpd python3-feedparser python3-prometheus-client sox libsox-fmt-mp3 espeak-ng lame nginx-light wrk curl bc postgresql"
 
 ASAN="clang libclang-rt-14-dev"
@@ -37,7 +37,11 @@ npm_deps() {
     # playwright-core drives Debian's Chromium; it downloads no browser
     [ "${1:-build}" = build ] && return 0
     dir=$(dirname "$0")/../tests/browser
-    [ -d "$dir/node_modules/playwright-core" ] && return 0
+    [ -d "$dir/node_modules/playwright-core" ] ||
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    # Ghost's own Content API client, for tests/api
+    dir=$(dirname "$0")/../tests/api
+    [ -d "$dir/node_modules/@tryghost/content-api" ] && return 0
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 if [ -z "$missing" ]; then

@@ -46,6 +46,12 @@ static const char usage_main[] =
     "  jobs DIR                         run background job workers only\n"
     "  user add|passwd|list DIR ...     staff accounts of the desk\n"
     "  newsletter list|send DIR ...     newsletters; send an issue\n"
+    "  key add|list|delete DIR ...      Content API keys (Ghost-compatible)\n"
+    "  import ghost DIR FILE            import a Ghost JSON export\n"
+    "  import wxr DIR FILE              import a WordPress (WXR) export\n"
+    "  export DIR FILE                  the site as a Ghost JSON export\n"
+    "  backup DIR FILE                  a .tar.gz of a live site\n"
+    "  restore DIR FILE [--force]       a backup into DIR\n"
     "\n"
     "Run 'newsroom COMMAND --help' for a command's options.\n";
 
@@ -69,22 +75,6 @@ static const char usage_serve[] =
     "                      a free port\n"
     "  --no-jobs           do not run background job workers here (run\n"
     "                      'newsroom jobs DIR' somewhere instead)\n";
-
-/* 1 when dir does not exist or is an empty directory. */
-static int dir_fresh(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int empty = 1;
-
-    if (!d)
-        return errno == ENOENT;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    closedir(d);
-    return empty;
-}
 
 #define DEMO_ADMIN_EMAIL "admin@example.com"
 /* Job workers of `serve`: one can spend minutes delivering mail while
@@ -146,7 +136,7 @@ static int cmd_init(int argc, char **argv)
                                " (try 'newsroom init --help')");
     if (strlen(dir) > 900)
         return cli_usage_error("init: directory name too long%s", "");
-    if (!dir_fresh(dir)) {
+    if (!cli_dir_fresh(dir)) {
         fprintf(stderr,
                 "newsroom: cannot create a site in '%s': it exists and is "
                 "not empty\n",
@@ -327,8 +317,23 @@ int main(int argc, char **argv)
         return cli_jobs(argc - 2, argv + 2);
     if (strcmp(cmd, "user") == 0)
         return cli_user(argc - 2, argv + 2);
+    if (strcmp(cmd, "key") == 0)
+        return cli_key(argc - 2, argv + 2);
     if (strcmp(cmd, "newsletter") == 0)
         return cli_newsletter(argc - 2, argv + 2);
+    if (strcmp(cmd, "import") == 0 && argc > 2 && !strcmp(argv[2], "ghost"))
+        return cli_import_ghost(argc - 3, argv + 3);
+    if (strcmp(cmd, "import") == 0 && argc > 2 && !strcmp(argv[2], "wxr"))
+        return cli_import_wxr(argc - 3, argv + 3);
+    if (strcmp(cmd, "import") == 0) /* no format, or not one of those */
+        return cli_usage_error("import: FORMAT must be 'ghost' or 'wxr' (try "
+                               "'newsroom import ghost --help')");
+    if (strcmp(cmd, "export") == 0)
+        return cli_export(argc - 2, argv + 2);
+    if (strcmp(cmd, "backup") == 0)
+        return cli_backup(argc - 2, argv + 2, VERSION);
+    if (strcmp(cmd, "restore") == 0)
+        return cli_restore(argc - 2, argv + 2);
     fprintf(stderr, "newsroom: unknown command '%s' (try 'newsroom --help')\n",
             cmd);
     return 2;

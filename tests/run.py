@@ -10,7 +10,9 @@ on PostgreSQL as well as SQLite; a server that cannot be started is a
 failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
 The end-to-end suite in tests/e2e/ runs under pytest, and the browser
 suite in tests/browser/ under node's test runner with Debian's Chromium,
-both against the real binary ($NEWSROOM_BIN, default build/newsroom);
+and the Content API suite in tests/api/ (Ghost's own npm client) under
+node's test runner too, all against the real binary ($NEWSROOM_BIN,
+default build/newsroom);
 each test there counts once.
 Run from the repository root. Exit status 0 only when nothing failed.
 """
@@ -110,25 +112,28 @@ def run_pytest():
             failed += 1
 
 
-def run_browser():
-    """node's test runner over tests/browser/*.test.mjs (TAP summary)."""
+def run_node(folder, label, timeout):
+    """node's test runner over FOLDER/*.test.mjs (TAP summary), counted
+    under LABEL: tests/browser (the pages in Debian's Chromium) and
+    tests/api (Ghost's official @tryghost/content-api client against our
+    Content API)."""
     global passed, failed
-    tests = sorted(f for f in os.listdir("tests/browser") if f.endswith(".test.mjs"))
+    tests = sorted(f for f in os.listdir(folder) if f.endswith(".test.mjs"))
     proc = subprocess.run(["node", "--test", "--test-reporter=tap",
-                           *[os.path.join("tests/browser", t) for t in tests]],
+                           *[os.path.join(folder, t) for t in tests]],
                           capture_output=True, text=True, errors="replace",
-                          timeout=900)
+                          timeout=timeout)
     for line in re.findall(r"^\s*not ok \d+ - .*", proc.stdout, re.M):
-        print(f"FAIL browser: {line.strip()}")
+        print(f"FAIL {label}: {line.strip()}")
     p = re.search(r"^# pass (\d+)", proc.stdout, re.M)
     f = re.search(r"^# fail (\d+)", proc.stdout, re.M)
     if not p or not f:
-        print(f"FAIL browser: no summary\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        print(f"FAIL {label}: no summary\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
         failed += 1
         return
     if int(f.group(1)):
         print(proc.stdout[-6000:])
-    print(f"browser: {p.group(1)} passed, {f.group(1)} failed")
+    print(f"{label}: {p.group(1)} passed, {f.group(1)} failed")
     passed += int(p.group(1))
     failed += int(f.group(1))
 
@@ -147,7 +152,9 @@ def main():
         if pgdata:
             os.environ.pop("NEWSROOM_TEST_PG", None)
     if os.path.isdir("tests/browser"):
-        run_browser()
+        run_node("tests/browser", "browser", 900)
+    if os.path.isdir("tests/api"):
+        run_node("tests/api", "api", 300)
     tail = f", {skipped} skipped" if skipped else ""
     print(f"{passed} passed, {failed} failed{tail}")
     return 1 if failed or passed == 0 else 0

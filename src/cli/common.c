@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,4 +57,50 @@ int cli_parse_id(const char *s, int64_t *id)
         return -1;
     *id = v;
     return 0;
+}
+
+int cli_dir_file(const char *cmd, int argc, char **argv, const char *flag,
+                 int *flagged, const char **dir, const char **file)
+{
+    *dir = *file = NULL;
+    if (flagged)
+        *flagged = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (flag && strcmp(a, flag) == 0)
+            *flagged = 1;
+        else if (a[0] == '-' && a[1])
+            return cli_usage_error("%s: unknown option '%.40s' (try "
+                                   "'newsroom %s --help')",
+                                   cmd, a, cmd);
+        else if (!*dir)
+            *dir = a;
+        else if (!*file)
+            *file = a;
+        else
+            return cli_usage_error("%s: unexpected argument '%.40s'", cmd, a);
+    }
+    if (!*file)
+        return cli_usage_error("%s: needs DIR and FILE (try 'newsroom %s "
+                               "--help')",
+                               cmd, cmd);
+    if (strlen(*dir) > 1000 || strlen(*file) > 1000)
+        return cli_usage_error("%s: path longer than 1000 bytes", cmd);
+    return 0;
+}
+
+int cli_dir_fresh(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
 }

@@ -20,8 +20,8 @@
 #include "core/log.h"
 #include "store/store.h"
 
-#define BAR_WIDTH 30   /* characters of the progress bar */
-#define URL_MAX 1024   /* longest target URL accepted */
+#define BAR_WIDTH 30 /* characters of the progress bar */
+#define URL_MAX 1024 /* longest target URL accepted */
 
 static const char usage[] =
     "usage: newsroom migrate DIR --to postgresql://USER[:PASS]@HOST:PORT/DB "
@@ -40,8 +40,8 @@ static const char usage[] =
 
 /* What the progress callback draws on. */
 struct progress {
-    int tty;            /* 1 = stderr is a terminal: redraw one line */
-    const char *table;  /* table of the line on screen, or NULL */
+    int tty;           /* 1 = stderr is a terminal: redraw one line */
+    const char *table; /* table of the line on screen, or NULL */
 };
 
 static void on_progress(void *ctx, const char *table, int64_t done,

@@ -41,8 +41,7 @@ static const char usage[] =
 
 /* Reads one line from f into buf (PW_BUF bytes) without its line end.
  * 0, or -1 with a reason in err. */
-static int read_line(FILE *f, char *buf, size_t *len, char *err,
-                     size_t errlen)
+static int read_line(FILE *f, char *buf, size_t *len, char *err, size_t errlen)
 {
     size_t n = 0;
     int c;
@@ -56,8 +55,7 @@ static int read_line(FILE *f, char *buf, size_t *len, char *err,
         buf[n++] = (char)c;
     }
     if (c == EOF && ferror(f)) {
-        snprintf(err, errlen, "cannot read the password: %s",
-                 strerror(errno));
+        snprintf(err, errlen, "cannot read the password: %s", strerror(errno));
         return -1;
     }
     if (n > 0 && buf[n - 1] == '\r')
@@ -69,8 +67,8 @@ static int read_line(FILE *f, char *buf, size_t *len, char *err,
 
 /* Prompts on stderr and reads a line from the terminal on stdin with echo
  * off. 0 or -1 with err. */
-static int prompt_hidden(const char *prompt, char *buf, size_t *len,
-                         char *err, size_t errlen)
+static int prompt_hidden(const char *prompt, char *buf, size_t *len, char *err,
+                         size_t errlen)
 {
     struct termios old, quiet;
     int rc;
@@ -78,8 +76,7 @@ static int prompt_hidden(const char *prompt, char *buf, size_t *len,
     fputs(prompt, stderr);
     fflush(stderr);
     if (tcgetattr(STDIN_FILENO, &old) != 0) {
-        snprintf(err, errlen, "cannot read the terminal: %s",
-                 strerror(errno));
+        snprintf(err, errlen, "cannot read the terminal: %s", strerror(errno));
         return -1;
     }
     quiet = old;
@@ -183,8 +180,8 @@ int cli_user(int argc, char **argv)
         else if (!dir)
             dir = a;
         else
-            return cli_usage_error("user %s: unexpected argument '%.40s'",
-                                   verb, a);
+            return cli_usage_error("user %s: unexpected argument '%.40s'", verb,
+                                   a);
     }
     if (!dir)
         return cli_usage_error("user %s: missing DIR", verb);
@@ -203,8 +200,8 @@ int cli_user(int argc, char **argv)
     }
     if (strcmp(verb, "list") != 0) {
         char norm[STAFF_EMAIL_MAX + 1];
-        if (staff_email_normalise(email, norm, sizeof norm, err,
-                                  sizeof err) != 0 ||
+        if (staff_email_normalise(email, norm, sizeof norm, err, sizeof err) !=
+                0 ||
             (name && staff_name_check(name, err, sizeof err) != 0))
             return cli_fail("user %s: %s", verb, err);
     }

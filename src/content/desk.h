@@ -41,6 +41,7 @@ enum desk_action {
     DESK_UPLOAD,         /* upload images */
     DESK_STAFF,          /* invite, change roles, disable, reset */
     DESK_AUDIT,          /* read the audit log */
+    DESK_KEYS,           /* add and delete Content API keys */
 };
 
 /* Results of desk operations; web/desk.c maps them to HTTP statuses. */

@@ -82,6 +82,16 @@
 /* templates */
 #define BOUND_TMPL_DEPTH 64 /* nested sections/partials before refusing */
 
+/* Content API (web/ghost_api.c) and its NQL filters (content/nql.c) */
+#define BOUND_NQL_BYTES 4096   /* bytes of one filter; 400 past it */
+#define BOUND_NQL_DEPTH 16     /* nested parentheses */
+#define BOUND_NQL_NODES 128    /* comparisons and operators in one filter */
+#define BOUND_NQL_LIST 100     /* values in one [a,b,...] list */
+#define BOUND_API_LIMIT 100    /* rows per page (limit=all gives this too) */
+#define BOUND_API_SCAN 100000  /* posts a filtered or re-ordered browse
+                                  reads; past it, the oldest are left out */
+#define BOUND_API_BYTES (8 * 1024 * 1024) /* one JSON answer */
+
 /* site.conf */
 #define BOUND_CONF_LINE 1024   /* bytes in one line */
 #define BOUND_CONF_BYTES 65536 /* whole file */

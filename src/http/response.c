@@ -395,11 +395,19 @@ struct http_prebuilt {
     size_t len;                   /* body bytes */
 };
 
+/* Bodies smaller than this are kept in memory and sent with the headers
+ * in one write; larger ones from a memory file with sendfile(), which
+ * saves copying them into the socket but costs a second system call. */
+#define PREBUILT_FILE_MIN (16 * 1024)
+
 /* A response whose body is the len bytes at body: from a memory file
- * (so MHD can use sendfile) or, failing that, copied into MHD. */
+ * (so MHD can use sendfile) when it is big enough, else (or failing
+ * that) copied into MHD. */
 static struct MHD_Response *file_response(const void *body, size_t len)
 {
-    int fd = len ? memfd_create("newsroom-page", MFD_CLOEXEC) : -1;
+    int fd = len >= PREBUILT_FILE_MIN
+                 ? memfd_create("newsroom-page", MFD_CLOEXEC)
+                 : -1;
     size_t done = 0;
 
     while (fd >= 0 && done < len) {

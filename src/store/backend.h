@@ -256,6 +256,19 @@ struct store_ops {
                           const char *kind, const char *source_id,
                           int64_t local_id);
 
+    /* redirects (store.h, "redirects") */
+    int (*redirect_put)(struct store *st, const char *path, const char *target);
+    int (*redirect_get)(struct store *st, struct arena *a, const char *path,
+                        const char **target);
+
+    /* Content API keys (store.h, "Content API keys") */
+    int (*api_key_add)(struct store *st, struct store_api_key *k);
+    int (*api_key_find)(struct store *st, struct arena *a, const char *secret,
+                        struct store_api_key *out);
+    int (*api_keys_list)(struct store *st, struct arena *a,
+                         struct store_api_key **out, size_t *n);
+    int (*api_key_delete)(struct store *st, int64_t id);
+
     /* full-text search (store.h, "search") */
     int (*search)(struct store *st, struct arena *a,
                   const struct store_search_query *q,

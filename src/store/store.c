@@ -718,6 +718,43 @@ int store_import_map_put(struct store *st, const char *source, const char *kind,
     return st->ops->import_map_put(st, source, kind, source_id, local_id);
 }
 
+/* --- redirects ---------------------------------------------------------- */
+
+int store_redirect_put(struct store *st, const char *path, const char *target)
+{
+    return st->ops->redirect_put(st, path, target);
+}
+
+int store_redirect_get(struct store *st, struct arena *a, const char *path,
+                       const char **target)
+{
+    return st->ops->redirect_get(st, a, path, target);
+}
+
+/* --- Content API keys ---------------------------------------------------- */
+
+int store_api_key_add(struct store *st, struct store_api_key *k)
+{
+    return st->ops->api_key_add(st, k);
+}
+
+int store_api_key_find(struct store *st, struct arena *a, const char *secret,
+                       struct store_api_key *out)
+{
+    return st->ops->api_key_find(st, a, secret, out);
+}
+
+int store_api_keys_list(struct store *st, struct arena *a,
+                        struct store_api_key **out, size_t *n)
+{
+    return st->ops->api_keys_list(st, a, out, n);
+}
+
+int store_api_key_delete(struct store *st, int64_t id)
+{
+    return st->ops->api_key_delete(st, id);
+}
+
 /* --- search ------------------------------------------------------------- */
 
 int store_search(struct store *st, struct arena *a,
@@ -750,7 +787,7 @@ static const struct copy_table copy_tables[] = {
     {"subscriptions", NULL}, {"mail_outbox", NULL},  {"sends", NULL},
     {"narrations", NULL},    {"jobs", NULL},         {"api_keys", NULL},
     {"settings", NULL},      {"rate_limits", NULL},  {"audit_log", NULL},
-    {"import_map", NULL},
+    {"import_map", NULL},    {"redirects", NULL},
 };
 #define NCOPY_TABLES (sizeof copy_tables / sizeof copy_tables[0])
 #define COPY_PROGRESS_ROWS 256 /* rows between progress calls */

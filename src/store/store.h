@@ -811,6 +811,40 @@ int store_import_map_get(struct store *st, const char *source, const char *kind,
 int store_import_map_put(struct store *st, const char *source, const char *kind,
                          const char *source_id, int64_t local_id);
 
+/* --- redirects: old addresses of imported posts (schema 011) ----------- */
+
+/* Records that requests for path (an old site's path, "/2024/05/slug/" or
+ * "/?p=123") move permanently to target ("/slug/"); replaces an earlier
+ * target. Moves store_version(). 0 or -1. */
+int store_redirect_put(struct store *st, const char *path, const char *target);
+/* The target of path into *target (in a): 0, STORE_NOTFOUND, or -1. */
+int store_redirect_get(struct store *st, struct arena *a, const char *path,
+                       const char **target);
+
+/* --- Content API keys (web/ghost_api.c, docs/content-api.md) ------------ */
+
+/* A key of the Ghost-compatible Content API. Content API keys are public
+ * by design (front-ends embed them in pages, as with Ghost), so the key
+ * itself is kept (api_keys.content_key, schema 012): the desk and
+ * `newsroom key list` show it again. Bookkeeping: key writes leave
+ * store_version() alone. */
+struct store_api_key {
+    int64_t id;         /* 0 until stored */
+    const char *name;   /* what it is for, "Mobile app" */
+    const char *secret; /* the key: 26 lower-case hex characters */
+    int64_t created_at; /* Unix seconds */
+};
+/* Stores k (sets k->id). STORE_CONFLICT when the secret exists. */
+int store_api_key_add(struct store *st, struct store_api_key *k);
+/* The key whose secret is secret (strings in a); STORE_NOTFOUND. */
+int store_api_key_find(struct store *st, struct arena *a, const char *secret,
+                       struct store_api_key *out);
+/* Every key, oldest first (created_at, id); *out is an array in a. */
+int store_api_keys_list(struct store *st, struct arena *a,
+                        struct store_api_key **out, size_t *n);
+/* Deletes key id; STORE_NOTFOUND. */
+int store_api_key_delete(struct store *st, int64_t id);
+
 /* --- copying a whole database (newsroom migrate) ------------------------- */
 
 /* The i-th table of the data model in foreign-key order (a table comes

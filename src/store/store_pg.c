@@ -960,6 +960,12 @@ static const struct store_ops pg_ops = {
     .archive_stamps = pg_archive_stamps,
     .import_map_get = pg_import_map_get,
     .import_map_put = pg_import_map_put,
+    .api_key_add = pg_api_key_add,
+    .api_key_find = pg_api_key_find,
+    .api_keys_list = pg_api_keys_list,
+    .api_key_delete = pg_api_key_delete,
+    .redirect_put = pg_redirect_put,
+    .redirect_get = pg_redirect_get,
     .post_set_narration_off = pg_post_set_narration_off,
     .search = pg_search,
 };

@@ -434,6 +434,15 @@ int pg_import_map_get(struct store *st, const char *source, const char *kind,
                       const char *source_id, int64_t *local_id);
 int pg_import_map_put(struct store *st, const char *source, const char *kind,
                       const char *source_id, int64_t local_id);
+int pg_api_key_add(struct store *st, struct store_api_key *k);
+int pg_api_key_find(struct store *st, struct arena *a, const char *secret,
+                    struct store_api_key *out);
+int pg_api_keys_list(struct store *st, struct arena *a,
+                     struct store_api_key **out, size_t *n);
+int pg_api_key_delete(struct store *st, int64_t id);
+int pg_redirect_put(struct store *st, const char *path, const char *target);
+int pg_redirect_get(struct store *st, struct arena *a, const char *path,
+                    const char **target);
 int pg_archive_stamps(struct store *st, struct arena *a, int64_t now,
                       struct store_archive_stamp **out, size_t *n);
 int pg_episodes(struct store *st, struct arena *a, size_t limit,

@@ -1014,15 +1014,15 @@ int pg_newsletters_list(struct store *st, struct arena *a, int active_only,
 
 int pg_staff_save(struct store *st, struct store_staff *sf)
 {
-    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff,
-                    sf, "save staff");
+    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff, sf,
+                    "save staff");
 }
 
-int pg_staff_get_by_email(struct store *st, struct arena *a,
-                          const char *email, struct store_staff *out)
+int pg_staff_get_by_email(struct store *st, struct arena *a, const char *email,
+                          struct store_staff *out)
 {
-    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out,
-                       staff_row, out, "read staff");
+    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out, staff_row,
+                       out, "read staff");
 }
 
 int pg_staff_get(struct store *st, struct arena *a, int64_t id,
@@ -1032,8 +1032,8 @@ int pg_staff_get(struct store *st, struct arena *a, int64_t id,
                      "read staff");
 }
 
-int pg_staff_list(struct store *st, struct arena *a,
-                  struct store_staff **out, size_t *n)
+int pg_staff_list(struct store *st, struct arena *a, struct store_staff **out,
+                  size_t *n)
 {
     struct store_pg_conn *c = pg_conn_get(pg_of(st));
 
@@ -1087,8 +1087,7 @@ int pg_post_stamps(struct store *st, struct arena *a, int64_t now,
         "WHERE " STAMP_PUBLIC " AND p.published_at >= $2::bigint "
         "ORDER BY p.published_at DESC, p.id DESC "
         "LIMIT $3::bigint OFFSET $4::bigint",
-        &p, sizeof **out, post_stamp_row, (void **)out, n,
-        "list post stamps");
+        &p, sizeof **out, post_stamp_row, (void **)out, n, "list post stamps");
 }
 
 static void lastmod_row(struct arena *a, const PGresult *r, int i, void *item)
@@ -1104,14 +1103,14 @@ int pg_post_stamp_pages(struct store *st, struct arena *a, int64_t now,
 
     pg_param_int(&p, 1, now);
     pg_param_int(&p, 2, pg_clamp64(per ? per : 1));
-    return pg_query_rows(
-        st, a,
-        "SELECT k, max(m) FROM (SELECT (row_number() OVER "
-        "(ORDER BY p.published_at DESC, p.id DESC) - 1) / $2::bigint AS k, "
-        STAMP_LASTMOD " AS m FROM posts p WHERE " STAMP_PUBLIC ") s "
-        "GROUP BY k ORDER BY k",
-        &p, sizeof **lastmod, lastmod_row, (void **)lastmod, npages,
-        "count post stamp pages");
+    return pg_query_rows(st, a,
+                         "SELECT k, max(m) FROM (SELECT (row_number() OVER "
+                         "(ORDER BY p.published_at DESC, p.id DESC) - 1) / "
+                         "$2::bigint AS k, " STAMP_LASTMOD
+                         " AS m FROM posts p WHERE " STAMP_PUBLIC ") s "
+                         "GROUP BY k ORDER BY k",
+                         &p, sizeof **lastmod, lastmod_row, (void **)lastmod,
+                         npages, "count post stamp pages");
 }
 
 static void archive_stamp_row(struct arena *a, const PGresult *r, int i,

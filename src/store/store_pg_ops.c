@@ -530,3 +530,95 @@ int pg_import_map_put(struct store *st, const char *source, const char *kind,
                      "DO UPDATE SET local_id = excluded.local_id",
                      &p, NULL, NULL, 0, 0, NULL, 0, "save import map");
 }
+
+/* --- redirects ---------------------------------------------------------- */
+
+static void target_row(struct arena *a, const PGresult *r, int row, void *item)
+{
+    *(const char **)item = pg_col_text(a, r, row, 0);
+}
+
+int pg_redirect_put(struct store *st, const char *path, const char *target)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, path);
+    pg_param_text(&p, 2, target);
+    return pg_write1(st, NULL,
+                     "INSERT INTO redirects (path, target) VALUES ($1, $2) "
+                     "ON CONFLICT (path) DO UPDATE SET target = "
+                     "excluded.target WHERE redirects.target <> "
+                     "excluded.target",
+                     &p, NULL, NULL, 0, 0, NULL, 1, "save redirect");
+}
+
+int pg_redirect_get(struct store *st, struct arena *a, const char *path,
+                    const char **target)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, path);
+    return pg_query_one(st, a, "SELECT target FROM redirects WHERE path = $1",
+                        &p, sizeof *target, target_row, target,
+                        "read redirect");
+}
+
+/* --- Content API keys (the key itself is kept: store.h) ----------------- */
+
+static void api_key_row(struct arena *a, const PGresult *r, int row, void *item)
+{
+    struct store_api_key *k = item;
+
+    k->id = pg_col_int(r, row, 0);
+    k->name = pg_col_text(a, r, row, 1);
+    k->secret = pg_col_text(a, r, row, 2);
+    k->created_at = pg_col_int(r, row, 3);
+}
+
+int pg_api_key_add(struct store *st, struct store_api_key *k)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, k->name);
+    pg_param_text(&p, 2, k->secret);
+    pg_param_int(&p, 3, k->created_at);
+    /* bookkeeping: api_keys has no newsroom_changed trigger (009) */
+    return pg_write1(st, NULL,
+                     "INSERT INTO api_keys (name, content_key, created_at) "
+                     "VALUES ($1, $2, $3) RETURNING id",
+                     &p, local_id_row, &k->id, sizeof k->id, 0, NULL, 0,
+                     "add an API key");
+}
+
+int pg_api_key_find(struct store *st, struct arena *a, const char *secret,
+                    struct store_api_key *out)
+{
+    struct pg_params p = {0};
+
+    pg_param_text(&p, 1, secret);
+    return pg_query_one(st, a,
+                        "SELECT id, name, content_key, created_at FROM "
+                        "api_keys WHERE content_key = $1",
+                        &p, sizeof *out, api_key_row, out, "read an API key");
+}
+
+int pg_api_keys_list(struct store *st, struct arena *a,
+                     struct store_api_key **out, size_t *n)
+{
+    struct pg_params p = {0};
+
+    return pg_query_rows(st, a,
+                         "SELECT id, name, content_key, created_at FROM "
+                         "api_keys ORDER BY created_at, id",
+                         &p, sizeof **out, api_key_row, (void **)out, n,
+                         "list API keys");
+}
+
+int pg_api_key_delete(struct store *st, int64_t id)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, id);
+    return pg_write1(st, NULL, "DELETE FROM api_keys WHERE id = $1", &p, NULL,
+                     NULL, 0, 1, NULL, 0, "delete an API key");
+}

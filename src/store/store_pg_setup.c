@@ -105,9 +105,10 @@ PGconn *store_pg_connect(const char *url, const char *label, char *err,
                          size_t errlen)
 {
     /* later keys override the URL's, earlier ones are overridden by it */
-    static const char *const keys[] = {"connect_timeout",
-                                       "fallback_application_name", "dbname",
-                                       "client_encoding", "password", NULL};
+    static const char *const keys[] = {
+        "connect_timeout", "fallback_application_name",
+        "dbname",          "client_encoding",
+        "password",        NULL};
     const char *vals[] = {"10", "newsroom", url, "UTF8", NULL, NULL};
     PGconn *pg;
     char line[512];

@@ -944,6 +944,12 @@ static const struct store_ops sqlite_ops = {
     .archive_stamps = sq_archive_stamps,
     .import_map_get = sq_import_map_get,
     .import_map_put = sq_import_map_put,
+    .api_key_add = sq_api_key_add,
+    .api_key_find = sq_api_key_find,
+    .api_keys_list = sq_api_keys_list,
+    .api_key_delete = sq_api_key_delete,
+    .redirect_put = sq_redirect_put,
+    .redirect_get = sq_redirect_get,
     .post_set_narration_off = sq_post_set_narration_off,
     .search = sq_search,
 };

@@ -460,8 +460,8 @@ int sq_post_save(struct store *st, struct store_post *p,
         rc = links_save(c, S_POST_AUTHORS_DEL, S_POST_AUTHOR_ADD, id,
                         author_ids, n_authors, "save post authors");
     if (rc == 0)
-        rc = links_save(c, S_POST_TAGS_DEL, S_POST_TAG_ADD, id, tag_ids,
-                        n_tags, "save post tags");
+        rc = links_save(c, S_POST_TAGS_DEL, S_POST_TAG_ADD, id, tag_ids, n_tags,
+                        "save post tags");
     rc = sq_write_end(c, rc);
     if (rc == 0) {
         if (!p->id)
@@ -608,8 +608,8 @@ int sq_post_get(struct store *st, struct arena *a, int64_t id,
 static sqlite3_stmt *list_stmt(struct sq_conn *c, unsigned shape, int body,
                                int count)
 {
-    sqlite3_stmt **slot = count ? &c->counts[shape]
-                                : &c->lists[shape + (body ? LIST_SHAPES : 0)];
+    sqlite3_stmt **slot =
+        count ? &c->counts[shape] : &c->lists[shape + (body ? LIST_SHAPES : 0)];
     struct buf b;
     char *sql;
 
@@ -770,8 +770,8 @@ int sq_correction_add(struct store *st, struct store_correction *cr)
 
     if (!row.at)
         row.at = (int64_t)time(NULL);
-    rc = save_one(st, S_CORRECTION_ADD, S_CORRECTION_ADD, &id,
-                  bind_correction, &row, "add correction");
+    rc = save_one(st, S_CORRECTION_ADD, S_CORRECTION_ADD, &id, bind_correction,
+                  &row, "add correction");
     if (rc == 0) {
         cr->id = id;
         cr->at = row.at;
@@ -809,8 +809,8 @@ int sq_corrections_list(struct store *st, struct arena *a, int64_t post_id,
 
 int sq_author_save(struct store *st, struct store_author *au)
 {
-    return save_one(st, S_AUTHOR_INSERT, S_AUTHOR_UPDATE, &au->id,
-                    bind_author, au, "save author");
+    return save_one(st, S_AUTHOR_INSERT, S_AUTHOR_UPDATE, &au->id, bind_author,
+                    au, "save author");
 }
 
 /* One row by a text key into out, with statement id. */
@@ -1002,9 +1002,9 @@ static void live_event_row(struct arena *a, sqlite3_stmt *st, void *item)
     const char *kind = (const char *)sqlite3_column_text(st, 1);
 
     ev->seq = sq_col_int(st, 0);
-    ev->kind = !kind || kind[0] == 'p'   ? STORE_LIVE_POST
-               : kind[0] == 'e'          ? STORE_LIVE_EDIT
-                                         : STORE_LIVE_DELETE;
+    ev->kind = !kind || kind[0] == 'p' ? STORE_LIVE_POST
+               : kind[0] == 'e'        ? STORE_LIVE_EDIT
+                                       : STORE_LIVE_DELETE;
     ev->live_id = sq_col_int(st, 2);
     ev->present = sqlite3_column_type(st, 3) != SQLITE_NULL;
     if (!ev->present)
@@ -1078,15 +1078,15 @@ int sq_newsletters_list(struct store *st, struct arena *a, int active_only,
 
 int sq_staff_save(struct store *st, struct store_staff *sf)
 {
-    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff,
-                    sf, "save staff");
+    return save_one(st, S_STAFF_INSERT, S_STAFF_UPDATE, &sf->id, bind_staff, sf,
+                    "save staff");
 }
 
-int sq_staff_get_by_email(struct store *st, struct arena *a,
-                          const char *email, struct store_staff *out)
+int sq_staff_get_by_email(struct store *st, struct arena *a, const char *email,
+                          struct store_staff *out)
 {
-    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out,
-                       staff_row, out, "read staff");
+    return get_by_text(st, a, S_STAFF_BY_EMAIL, email, sizeof *out, staff_row,
+                       out, "read staff");
 }
 
 int sq_staff_get(struct store *st, struct arena *a, int64_t id,
@@ -1096,8 +1096,8 @@ int sq_staff_get(struct store *st, struct arena *a, int64_t id,
                      "read staff");
 }
 
-int sq_staff_list(struct store *st, struct arena *a,
-                  struct store_staff **out, size_t *n)
+int sq_staff_list(struct store *st, struct arena *a, struct store_staff **out,
+                  size_t *n)
 {
     struct sq_conn *c = sq_conn_get(sq_of(st));
     sqlite3_stmt *s = c ? sq_stmt(c, S_STAFF_LIST) : NULL;

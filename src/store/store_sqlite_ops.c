@@ -516,3 +516,85 @@ int sq_import_map_put(struct store *st, const char *source, const char *kind,
                      "DO UPDATE SET local_id = excluded.local_id",
                      v, SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "save import map");
 }
+
+/* --- redirects ---------------------------------------------------------- */
+
+static void target_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    *(const char **)item = sq_col_text(a, s, 0);
+}
+
+int sq_redirect_put(struct store *st, const char *path, const char *target)
+{
+    const struct sq_val v[] = {SQ_TXT(path), SQ_TXT(target)};
+
+    return sq_write1(st, NULL,
+                     "INSERT INTO redirects (path, target) VALUES (?1, ?2) "
+                     "ON CONFLICT (path) DO UPDATE SET target = "
+                     "excluded.target WHERE target <> excluded.target",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 0, NULL, "save redirect");
+}
+
+int sq_redirect_get(struct store *st, struct arena *a, const char *path,
+                    const char **target)
+{
+    const struct sq_val v[] = {SQ_TXT(path)};
+
+    return sq_query_one(st, a, "SELECT target FROM redirects WHERE path = ?1",
+                        v, SQ_NVALS(v), sizeof *target, target_row, target,
+                        "read redirect");
+}
+
+/* --- Content API keys (the key itself is kept: store.h) ----------------- */
+
+static void api_key_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    struct store_api_key *k = item;
+
+    k->id = sq_col_int(s, 0);
+    k->name = sq_col_text(a, s, 1);
+    k->secret = sq_col_text(a, s, 2);
+    k->created_at = sq_col_int(s, 3);
+}
+
+int sq_api_key_add(struct store *st, struct store_api_key *k)
+{
+    const struct sq_val v[] = {SQ_TXT(k->name), SQ_TXT(k->secret),
+                               SQ_NUM(k->created_at)};
+
+    return sq_write1(st, NULL,
+                     "INSERT INTO api_keys (name, content_key, created_at) "
+                     "VALUES (?1, ?2, ?3) RETURNING id",
+                     v, SQ_NVALS(v), local_id_row, &k->id, sizeof k->id, 0,
+                     NULL, "add an API key");
+}
+
+int sq_api_key_find(struct store *st, struct arena *a, const char *secret,
+                    struct store_api_key *out)
+{
+    const struct sq_val v[] = {SQ_TXT(secret)};
+
+    return sq_query_one(st, a,
+                        "SELECT id, name, content_key, created_at FROM "
+                        "api_keys WHERE content_key = ?1",
+                        v, SQ_NVALS(v), sizeof *out, api_key_row, out,
+                        "read an API key");
+}
+
+int sq_api_keys_list(struct store *st, struct arena *a,
+                     struct store_api_key **out, size_t *n)
+{
+    return sq_query_rows(st, a,
+                         "SELECT id, name, content_key, created_at FROM "
+                         "api_keys ORDER BY created_at, id",
+                         NULL, 0, sizeof **out, api_key_row, (void **)out, n,
+                         "list API keys");
+}
+
+int sq_api_key_delete(struct store *st, int64_t id)
+{
+    const struct sq_val v[] = {SQ_NUM(id)};
+
+    return sq_write1(st, NULL, "DELETE FROM api_keys WHERE id = ?1", v,
+                     SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "delete an API key");
+}

@@ -78,6 +78,9 @@ int desk_staff(struct http_req *req, void *app);
 int desk_staff_change(struct http_req *req, void *app);
 int desk_audit_page(struct http_req *req, void *app);
 
+/* desk_keys.c: GET/POST /desk/keys/, Content API keys (administrators) */
+int desk_keys(struct http_req *req, void *app);
+
 /* desk_mail.c: newsletters, sends and their progress, subscribers */
 int desk_newsletters(struct http_req *req, void *app);
 int desk_nl_send(struct http_req *req, void *app);

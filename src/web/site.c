@@ -16,10 +16,12 @@
 #include "core/bounds.h"
 #include "core/log.h"
 #include "render/tmpl.h"
+#include "store/store.h"
 #include "web/app.h"
 #include "web/cache.h"
 #include "web/desk.h"
 #include "web/feeds.h"
+#include "web/ghost_api.h"
 #include "web/live.h"
 #include "web/metrics.h"
 #include "web/newsfeed.h"
@@ -31,14 +33,52 @@
 #include "web/sitemap.h"
 #include "web/web.h"
 
-/* Without a trailing slash, a page address gets one (301); anything else
+/* 301 to where an imported post lives now when path (an old site's
+ * address, store_redirect_put by newsroom import wxr) is known; else 0. */
+static int moved(struct http_req *req, struct web_app *app, const char *path)
+{
+    const char *to = NULL;
+
+    if (!(http_req_method(req) & (HTTP_GET | HTTP_HEAD)) ||
+        strlen(path) >= 1024 ||
+        store_redirect_get(app->st, http_req_arena(req), path, &to) != 0)
+        return 0;
+    return http_resp_redirect(req, 301, to);
+}
+
+/* The front page, unless it is an old WordPress plain link (/?p=123,
+ * /?page_id=123) to an imported post: then a 301 to the post. */
+static int home(struct http_req *req, void *app)
+{
+    const char *id = http_req_query(req, "p");
+    const char *key = "/?p=";
+    int r;
+
+    if (!id) {
+        id = http_req_query(req, "page_id");
+        key = "/?page_id=";
+    }
+    if (id && *id && strspn(id, "0123456789") == strlen(id) &&
+        strlen(id) < 20) {
+        r = moved(req, app, arena_printf(http_req_arena(req), "%s%s", key, id));
+        if (r)
+            return r;
+    }
+    return page_home(req, app);
+}
+
+/* An old address of an imported post is redirected (301) to the post;
+ * without a trailing slash, a page address gets one (301); anything else
  * is the 404 page. */
 static int not_found(struct http_req *req, void *app)
 {
     const char *path = http_req_path(req);
     size_t n = strlen(path);
     const char *last = strrchr(path, '/');
+    int r = moved(req, app, path);
 
+    if (r)
+        return r;
     if ((http_req_method(req) & (HTTP_GET | HTTP_HEAD)) && n > 1 &&
         path[n - 1] != '/' && last && !strchr(last, '.') && n < 1024) {
         const char *target = http_req_target(req);
@@ -67,7 +107,7 @@ static int outage_gate(struct http_req *req, void *arg)
 }
 
 static const struct http_route routes[] = {
-    {HTTP_GET, "/", page_home},
+    {HTTP_GET, "/", home},
     {HTTP_GET, "/desk", desk_home},
     {HTTP_GET, "/desk/", desk_home},
     {HTTP_POST, "/desk/signin", desk_signin},
@@ -90,6 +130,7 @@ static const struct http_route routes[] = {
     {HTTP_GET | HTTP_POST, "/desk/staff/", desk_staff},
     {HTTP_POST, "/desk/staff/:id/", desk_staff_change},
     {HTTP_GET, "/desk/audit/", desk_audit_page},
+    {HTTP_GET | HTTP_POST, "/desk/keys/", desk_keys},
     {HTTP_GET | HTTP_POST, "/desk/welcome/:token/", desk_welcome},
     {HTTP_GET | HTTP_POST, "/desk/newsletters/", desk_newsletters},
     {HTTP_GET | HTTP_POST, "/desk/newsletters/send", desk_nl_send},
@@ -133,6 +174,9 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/sitemap-authors.xml", sitemap_authors},
     {HTTP_GET, "/sitemap-sections.xml", sitemap_sections},
     {HTTP_GET, "/news-sitemap.xml", sitemap_news},
+    /* the Ghost-compatible Content API (ghost_api.h) */
+    {HTTP_GET | HTTP_OPTIONS, "/ghost/api/content/*", ghost_api_serve},
+    {HTTP_GET | HTTP_OPTIONS, "/ghost/api/:version/content/*", ghost_api_serve},
     {HTTP_GET, "/:slug/", page_article},
     /* /sitemap-posts-N.xml; last: it catches every "/NAME" (sitemap.h) */
     {HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_PATCH | HTTP_OPTIONS,

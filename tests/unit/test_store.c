@@ -3714,7 +3714,7 @@ static void contract_search(struct store *st, const char *url)
 }
 
 /* Undoes migrations 007 on (the search index, the content version, the
- * import map) on the
+ * import map, redirects, the API key column) on the
  * database at url with raw SQL: their tables and triggers go, and they are
  * no longer recorded, so the next store_open applies them again. 0 or -1. */
 static int unmigrate_search(const char *url)
@@ -3724,6 +3724,8 @@ static int unmigrate_search(const char *url)
         "DROP FUNCTION post_search_sync() CASCADE; "
         "DROP FUNCTION post_search_refresh(BIGINT); "
         "DROP FUNCTION post_search_text(TEXT); DROP TABLE import_map; "
+        "DROP TABLE redirects; "
+        "ALTER TABLE api_keys RENAME COLUMN content_key TO secret_hash; "
         "DELETE FROM schema_migrations WHERE version >= 7";
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
@@ -3755,6 +3757,9 @@ static int unmigrate_search(const char *url)
     if (sqlite3_exec(db,
                      "DROP TABLE post_search; DROP VIEW post_search_source; "
                      "DROP TABLE content_version; DROP TABLE import_map; "
+                     "DROP TABLE redirects; "
+                     "ALTER TABLE api_keys RENAME COLUMN content_key TO "
+                     "secret_hash; "
                      "DELETE FROM schema_migrations WHERE version >= 7",
                      NULL, NULL, NULL) == SQLITE_OK)
         rc = 0;
@@ -3824,6 +3829,76 @@ static void contract_import_map(struct store *st, const char *url)
               store_import_map_get(st, "ghost", "tag", "5f1a", &id) ==
                   STORE_NOTFOUND,
           "sources and kinds are kept apart");
+}
+
+static void contract_api_keys(struct store *st, const char *url)
+{
+    struct arena a;
+    struct store_api_key k1 = {0, "Mobile app", "0123456789abcdef0123456789",
+                               1700000000},
+                         k2 = {0, "Front-end", "ffffffffffffffffffffffffff",
+                               1700000100},
+                         dup = {0, "Again", "0123456789abcdef0123456789", 1},
+                         got = {0}, *list = NULL;
+    size_t n = 0;
+    uint64_t v;
+
+    (void)url;
+    arena_init(&a);
+    v = store_version(st);
+    CHECK(store_api_key_add(st, &k1) == 0 && k1.id > 0 &&
+              store_api_key_add(st, &k2) == 0 && k2.id > k1.id,
+          "API keys are stored with ids");
+    CHECK(store_version(st) == v, "API keys are bookkeeping");
+    CHECK(store_api_key_add(st, &dup) == STORE_CONFLICT,
+          "a key cannot be stored twice");
+    CHECK(store_api_key_find(st, &a, "0123456789abcdef0123456789", &got) ==
+                  0 &&
+              got.id == k1.id && got.name &&
+              strcmp(got.name, "Mobile app") == 0 &&
+              got.created_at == 1700000000,
+          "a key is found by its secret, with its name and date");
+    CHECK(store_api_key_find(st, &a, "0123456789abcdef012345678a", &got) ==
+              STORE_NOTFOUND,
+          "an unknown key is not found");
+    CHECK(store_api_keys_list(st, &a, &list, &n) == 0 && n == 2 &&
+              list[0].id == k1.id && list[1].secret &&
+              strcmp(list[1].secret, "ffffffffffffffffffffffffff") == 0,
+          "keys are listed oldest first with the key itself (%zu)", n);
+    CHECK(store_api_key_delete(st, k1.id) == 0 &&
+              store_api_key_find(st, &a, "0123456789abcdef0123456789",
+                                 &got) == STORE_NOTFOUND &&
+              store_api_key_delete(st, k1.id) == STORE_NOTFOUND,
+          "a deleted key no longer opens the API");
+    arena_release(&a);
+}
+
+static void contract_redirects(struct store *st, const char *url)
+{
+    struct arena a;
+    const char *to = NULL;
+    uint64_t v;
+
+    (void)url;
+    arena_init(&a);
+    CHECK(store_redirect_get(st, &a, "/2024/05/old/", &to) == STORE_NOTFOUND,
+          "an unknown path has no redirect");
+    v = store_version(st);
+    CHECK(store_redirect_put(st, "/2024/05/old/", "/old/") == 0 &&
+              store_redirect_get(st, &a, "/2024/05/old/", &to) == 0 && to &&
+              strcmp(to, "/old/") == 0,
+          "a redirect is remembered (%s)", to ? to : "(null)");
+    CHECK(store_version(st) != v, "readers see redirects: the version moves");
+    CHECK(store_redirect_put(st, "/?p=12", "/old/") == 0 &&
+              store_redirect_put(st, "/2024/05/old/", "/new/") == 0 &&
+              store_redirect_get(st, &a, "/2024/05/old/", &to) == 0 &&
+              strcmp(to, "/new/") == 0 &&
+              store_redirect_get(st, &a, "/?p=12", &to) == 0 &&
+              strcmp(to, "/old/") == 0,
+          "a path can be moved, and several paths lead to one post");
+    CHECK(store_redirect_get(st, &a, "/2024/05/OLD/", &to) == STORE_NOTFOUND,
+          "paths match exactly");
+    arena_release(&a);
 }
 
 static void run_contract(const char *backend, int (*new_db)(char *, size_t),
@@ -4030,6 +4105,8 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"copy", contract_copy},
         {"search", contract_search},
         {"import map", contract_import_map},
+        {"api keys", contract_api_keys},
+        {"redirects", contract_redirects},
         {"search index built by its migration", contract_search_migration},
         {"sitemaps", contract_sitemaps},
     };
