@@ -7,7 +7,7 @@
  * - Key: the request target (path and query). Each entry holds the body
  *   three ways - identity, gzip (zlib) and brotli (libbrotlienc), the
  *   compressed forms only when they are smaller - each as an
- *   http_prebuilt response (headers fixed, body sent with sendfile), and
+ *   http_prebuilt response (built once, headers fixed; http.h), and
  *   the one the request's Accept-Encoding prefers is sent. ETags are
  *   strong and differ per encoding ("HASH", "HASH.gz", "HASH.br");
  *   Last-Modified is the render time; 304s come from the http layer.
