@@ -543,8 +543,13 @@ static void test_basics(void)
               strcmp(h, "DENY") == 0,
           "X-Frame-Options");
     CHECK(header_of(r, "Content-Security-Policy", h, sizeof h) &&
-              strstr(h, "frame-ancestors 'none'"),
-          "default CSP");
+              strstr(h, "frame-ancestors 'none'") &&
+              strstr(h, "script-src 'self'") && !strstr(h, "unsafe-inline") &&
+              strstr(h, "object-src 'none'"),
+          "default CSP: scripts from the site only, never inline");
+    CHECK(header_of(r, "Permissions-Policy", h, sizeof h) &&
+              strstr(h, "camera=()") && strstr(h, "geolocation=()"),
+          "permissions policy");
     free(r);
 
     r = get("HEAD", "/", NULL);
