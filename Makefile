@@ -11,7 +11,7 @@
 CC ?= cc
 # build folder (make asan uses build-asan)
 B ?= build
-PKGS := libmicrohttpd sqlite3 libpq libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl espeak-ng libxml-2.0 yajl libarchive
+PKGS := libmicrohttpd sqlite3 libpq libcrypto libcmark-gfm jansson libsodium vips zlib libbrotlienc libcurl espeak-ng libxml-2.0 yajl libarchive
 CFLAGS ?= -O2 -g
 # -Wno-missing-field-initializers: route rows may leave max_body out (0 is
 # the default limit), like any C struct initialiser.
@@ -31,7 +31,7 @@ HDR := $(wildcard src/*/*.h)
 EMBED := $(shell find themes/default demo src/store/schema src/store/schema_pg -type f 2>/dev/null | sort)
 TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run test unit deps deps-test bench lint fmt clean asan
+.PHONY: all run test unit deps deps-test bench lint fmt clean asan fuzz fuzz-build
 
 all: $(B)/newsroom
 
@@ -90,6 +90,29 @@ asan:
 	$(MAKE) test CC=clang B=build-asan \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md): every parser of outside
+# input, built with clang, ASan and UBSan into FUZZ_B and run for
+# FUZZ_SECONDS each. Separate from make test. A crash fails the run and
+# leaves its input under FUZZ_B/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_B ?= build-fuzz
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=all
+FUZZ_BINS = $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz:
+	@command -v clang >/dev/null || sh scripts/deps.sh asan
+	@$(MAKE) --no-print-directory CC=clang B=$(FUZZ_B) \
+	    CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(B)/fuzz/%: tests/fuzz/fuzz_%.c $(OBJ)
+	@mkdir -p $(B)/fuzz
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fsanitize=fuzzer \
+	    -o $@ $< $(OBJ) $(PKG_LIBS)
+
 lint:
 	@! grep -nE '\b(strcpy|sprintf|strcat|atoi|strtok|gets)\s*\(' src/*.c src/*/*.c
 
@@ -97,4 +120,4 @@ fmt:
 	clang-format -i src/*.c src/*/*.c src/*/*.h
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

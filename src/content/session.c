@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "content/totp.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -52,9 +53,16 @@ int session_hash_token(const char *token, char hash[SESSION_TOKEN_HEX + 1])
 void session_csrf(const char *token, char out[SESSION_TOKEN_HEX + 1])
 {
     unsigned char h[SESSION_TOKEN_HEX / 2];
+    size_t n = strlen(token);
 
-    crypto_generichash(h, sizeof h, csrf_context, sizeof csrf_context - 1,
-                       (const unsigned char *)token, strlen(token));
+    /* the token is the hash key: libsodium refuses keys over
+     * crypto_generichash_KEYBYTES_MAX (64), which would leave h unset;
+     * real tokens are 64 hex digits, and session_csrf_ok refuses any
+     * other length, so the zeros a longer one gets never match */
+    if (n > crypto_generichash_KEYBYTES_MAX ||
+        crypto_generichash(h, sizeof h, csrf_context, sizeof csrf_context - 1,
+                           (const unsigned char *)token, n) != 0)
+        memset(h, 0, sizeof h);
     hex_of(h, sizeof h, out, SESSION_TOKEN_HEX + 1);
 }
 
@@ -62,7 +70,8 @@ int session_csrf_ok(const char *token, const char *given)
 {
     char want[SESSION_TOKEN_HEX + 1];
 
-    if (!token || !given || strlen(given) != SESSION_TOKEN_HEX)
+    if (!token || !given || strlen(given) != SESSION_TOKEN_HEX ||
+        strlen(token) != SESSION_TOKEN_HEX)
         return 0;
     session_csrf(token, want);
     return sodium_memcmp(want, given, SESSION_TOKEN_HEX) == 0;
@@ -83,6 +92,9 @@ static int actor_of(const struct store_staff *s, struct desk_actor *who)
     return 0;
 }
 
+static int open_session(struct store *st, int64_t staff_id, int64_t now,
+                        char token[SESSION_TOKEN_HEX + 1]);
+
 /* "Wait N minutes" text for the rest of a window. */
 static const char *limited(char *err, size_t errlen, const char *whose)
 {
@@ -99,7 +111,7 @@ int session_signin(struct store *st, struct arena *a, const char *email,
                    char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
                    char *err, size_t errlen)
 {
-    char norm[STAFF_EMAIL_MAX + 1], e2[200], hash[SESSION_TOKEN_HEX + 1];
+    char norm[STAFF_EMAIL_MAX + 1], e2[200];
     struct store_staff s;
     unsigned acct = 0, addr = 0;
     int found, ok;
@@ -155,12 +167,97 @@ int session_signin(struct store *st, struct arena *a, const char *email,
                      SIGNIN_MAX_ACCOUNT - acct == 1 ? "" : "s");
         return SESSION_BAD;
     }
+    int totp = totp_enabled(st, a, s.id);
+    if (totp < 0)
+        return SESSION_ERROR;
+    if (totp)
+        return SESSION_TOTP; /* the count is cleared after the code */
     store_rate_clear(st, kacct);
+    return open_session(st, s.id, now, token);
+}
 
+int session_signin_code(struct store *st, struct arena *a, const char *pending,
+                        const char *bind, const char *code, const char *ip,
+                        int64_t now, char token[SESSION_TOKEN_HEX + 1],
+                        struct desk_actor *who, char *err, size_t errlen)
+{
+    struct store_staff s;
+    struct store_staff_totp t;
+    const char *nonce;
+    int64_t id, step;
+    unsigned acct = 0, addr = 0, uses = 0;
+
+    if (totp_pending_check(st, a, pending, bind, now, &id, &nonce) < 0 ||
+        store_staff_get(st, a, id, &s) != STORE_OK || s.disabled ||
+        actor_of(&s, who) < 0) {
+        snprintf(err, errlen,
+                 "This sign-in has expired (the code must be entered within "
+                 "%d minutes). Sign in again.",
+                 TOTP_PENDING_S / 60);
+        return SESSION_STALE;
+    }
+    const char *kacct = arena_printf(a, "signin:account:%s", s.email);
+    const char *kaddr = arena_printf(a, "signin:address:%s", ip ? ip : "");
+    const char *kused = arena_printf(a, "signin:pending:%s", nonce);
+    if (store_rate_peek(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
+        store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0 ||
+        store_rate_peek(st, kused, now, TOTP_PENDING_S, &uses) < 0)
+        return SESSION_ERROR;
+    if (uses > 0)
+        goto used;
+    if (acct >= SIGNIN_MAX_ACCOUNT) {
+        limited(err, errlen, "for this account");
+        return SESSION_LIMITED;
+    }
+    if (addr >= SIGNIN_MAX_ADDRESS) {
+        limited(err, errlen, "from your network address");
+        return SESSION_LIMITED;
+    }
+    if (store_staff_totp_get(st, a, id, &t) != STORE_OK)
+        return SESSION_ERROR;
+    if (totp_verify(t.secret, code, now, t.last_step, &step) < 0) {
+        if (store_rate_hit(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
+            store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+            return SESSION_ERROR;
+        snprintf(err, errlen,
+                 "Wrong or already used code: enter the current 6-digit "
+                 "code from your authenticator app. %u attempt%s left "
+                 "before sign-in is paused.",
+                 acct < SIGNIN_MAX_ACCOUNT ? SIGNIN_MAX_ACCOUNT - acct : 0,
+                 SIGNIN_MAX_ACCOUNT - acct == 1 ? "" : "s");
+        return SESSION_BAD;
+    }
+    /* single use (atomic: of two racing requests one counts 2); the
+     * nonce's counter lives as long as the token could */
+    if (store_rate_hit(st, kused, now, TOTP_PENDING_S, &uses) < 0)
+        return SESSION_ERROR;
+    if (uses > 1)
+        goto used;
+    int rc = store_staff_totp_use(st, id, step);
+    if (rc == STORE_NOTFOUND) {
+        snprintf(err, errlen,
+                 "This code was already used. Wait for the next one.");
+        return SESSION_BAD;
+    }
+    if (rc != STORE_OK)
+        return SESSION_ERROR;
+    store_rate_clear(st, kacct);
+    return open_session(st, id, now, token);
+used:
+    snprintf(err, errlen, "This sign-in was already used. Sign in again.");
+    return SESSION_STALE;
+}
+
+/* Creates a session for staff_id at now; its token into token. */
+static int open_session(struct store *st, int64_t staff_id, int64_t now,
+                        char token[SESSION_TOKEN_HEX + 1])
+{
+    char hash[SESSION_TOKEN_HEX + 1];
     struct store_session ss = {0};
+
     session_new_token(token, hash);
     ss.token_hash = hash;
-    ss.staff_id = s.id;
+    ss.staff_id = staff_id;
     ss.created_at = now;
     ss.last_seen_at = now;
     ss.expires_at = now + SESSION_MAX_S;

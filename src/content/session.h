@@ -14,6 +14,10 @@
  * store (shared by every node) over a SIGNIN_WINDOW_S window; past the
  * limit, sign-in is refused with a message saying when to retry, even with
  * the right password.
+ * With TOTP on (content/totp.h), the right password gives SESSION_TOTP and
+ * no session; session_signin_code then takes the code. Wrong codes count
+ * as failed sign-ins, and the account's count is cleared only after the
+ * code, so knowing the password buys no extra guesses at the code.
  *
  * Knows nothing of HTTP: web/desk.c reads cookies and forms and calls this.
  */
@@ -52,17 +56,32 @@ enum session_result {
     SESSION_LIMITED = -2, /* too many failures: err says when to retry */
     SESSION_ERROR = -3,   /* the store failed (logged) */
     SESSION_WEAK = -4,    /* a new password breaks the rules: err says */
+    SESSION_TOTP = -5,    /* password right, a TOTP code is needed next */
+    SESSION_STALE = -6,   /* the code form expired or was used: start again */
 };
 
 /* Signs in email/password from address ip at now. On success writes a new
  * token (SESSION_TOKEN_HEX digits and a NUL) to token, fills *who (strings
- * in a) and returns SESSION_OK; otherwise a session_result with a message
- * a person can act on in err. Takes about as long for an unknown address
- * as for a known one. */
+ * in a) and returns SESSION_OK; SESSION_TOTP (*who filled, no token) when
+ * the account has TOTP on and the password was right; otherwise a
+ * session_result with a message a person can act on in err. Takes about as long
+ * for an unknown address as for a known one. */
 int session_signin(struct store *st, struct arena *a, const char *email,
                    const char *password, const char *ip, int64_t now,
                    char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
                    char *err, size_t errlen);
+
+/* The second step for an account with TOTP: pending is the token that
+ * totp_pending_make gave after the password, bind the browser's sign-in
+ * form token, code what the person typed. SESSION_OK with token and *who
+ * as session_signin; SESSION_BAD (wrong or reused code: err says),
+ * SESSION_LIMITED, SESSION_STALE (pending expired, forged or used: err
+ * says to start again) or SESSION_ERROR. Each pending token signs in once.
+ */
+int session_signin_code(struct store *st, struct arena *a, const char *pending,
+                        const char *bind, const char *code, const char *ip,
+                        int64_t now, char token[SESSION_TOKEN_HEX + 1],
+                        struct desk_actor *who, char *err, size_t errlen);
 
 /* Checks the cookie token at now: SESSION_OK and *who filled when it names
  * a live session of an enabled account (last use noted); SESSION_BAD when

@@ -27,7 +27,7 @@
 #define BOUND_CONN_TIMEOUT_S 30 /* idle or half-sent request, seconds */
 #define BOUND_QUERY_PARAMS 32   /* query-string parameters kept */
 #define BOUND_FORM_FIELDS 256   /* form fields kept from one body */
-#define BOUND_CONN_MEMORY 20480 /* MHD memory per connection, bytes */
+#define BOUND_CONN_MEMORY 32768 /* MHD memory per connection, bytes */
 
 /* Live streams (Server-Sent Events, src/http/sse.c; docs/live.md) */
 #define BOUND_SSE_STREAMS 15000 /* open streams per hub; 503 past it */

@@ -317,17 +317,93 @@ static int has_body(struct MHD_Connection *conn)
                                        MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
+/* What framing() learns from the header fields. */
+struct framing {
+    unsigned n_cl, n_te; /* Content-Length / Transfer-Encoding fields */
+    const char *cl, *te; /* the first value of each */
+    int cl_differ;       /* two Content-Length values that differ */
+    int bad_name;        /* a field name that is not a token */
+};
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (!value)
+        value = "";
+    for (const char *p = key; *p; p++)
+        if ((unsigned char)*p <= ' ' || strchr("\"(),/:;<=>?@[\\]{}", *p) ||
+            (unsigned char)*p >= 0x7f)
+            f->bad_name = 1;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->n_cl++ == 0)
+            f->cl = value;
+        else if (strcmp(f->cl, value) != 0)
+            f->cl_differ = 1;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        if (f->n_te++ == 0)
+            f->te = value;
+    }
+    return MHD_YES;
+}
+
+/* A message two HTTP parsers could frame differently - the seed of
+ * request smuggling through a proxy - is refused before its body is read
+ * (RFC 9112 5.1, 6.1, 6.3): a field name that is not a token (e.g.
+ * "Transfer-Encoding : chunked"), both Content-Length and
+ * Transfer-Encoding, Content-Length values that differ, more than one
+ * Transfer-Encoding field, or a transfer coding other than "chunked"
+ * (501). Answered at once, so MHD closes the connection after it. NULL,
+ * or the message, with *status. */
+static const char *framing(struct MHD_Connection *conn, int *status)
+{
+    struct framing f = {0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_field, &f);
+    *status = 400;
+    if (f.bad_name)
+        return "a header name contains a space or another character "
+               "that is not allowed";
+    if (f.n_te && f.n_cl)
+        return "a request may not have both Content-Length and "
+               "Transfer-Encoding";
+    if (f.cl_differ)
+        return "the request has Content-Length values that differ";
+    if (f.n_te > 1)
+        return "the request has more than one Transfer-Encoding";
+    if (f.n_te) {
+        const char *v = f.te;
+        size_t n;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        n = strlen(v);
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+            n--;
+        if (n != 7 || strncasecmp(v, "chunked", 7) != 0) {
+            *status = 501;
+            return "the only transfer coding accepted is chunked";
+        }
+    }
+    return NULL;
+}
+
 /* First access call: the headers are complete. A declared body over the
  * route's limit is answered now (MHD then discards the body and closes);
  * other problems wait for dispatch(). 0, or -1 to hang up. */
 static int begin(struct http_req *req, struct MHD_Connection *conn,
                  const char *method)
 {
-    const char *cl;
+    const char *cl, *msg;
+    int status;
 
     req->conn = conn;
     req->method_name = arena_strdup(&req->arena, method);
     req->method = method_from_name(method);
+    msg = framing(conn, &status);
+    if (msg)
+        return http_error(req, status, msg) < 0 ? -1 : 0;
     check_request(req);
     /* a bodiless GET or HEAD first meets cfg->fast in dispatch(); it is
      * routed only if that does not answer */

@@ -489,6 +489,23 @@ int store_staff_token_get(struct store *st, struct arena *a,
     return st->ops->staff_token_get(st, a, token_hash, out);
 }
 
+int store_staff_totp_get(struct store *st, struct arena *a, int64_t staff_id,
+                         struct store_staff_totp *out)
+{
+    return st->ops->staff_totp_get(st, a, staff_id, out);
+}
+
+int store_staff_totp_set(struct store *st, int64_t staff_id, const char *secret,
+                         int64_t last_step)
+{
+    return st->ops->staff_totp_set(st, staff_id, secret, last_step);
+}
+
+int store_staff_totp_use(struct store *st, int64_t staff_id, int64_t step)
+{
+    return st->ops->staff_totp_use(st, staff_id, step);
+}
+
 int store_audit_add(struct store *st, struct store_audit *e)
 {
     return st->ops->audit_add(st, e);

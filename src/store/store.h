@@ -597,6 +597,25 @@ int store_staff_token_get(struct store *st, struct arena *a,
                           const char *token_hash,
                           struct store_staff_token *out);
 
+/* --- TOTP second factor of staff (content/totp.h; migration 013) -------- */
+
+/* An account's TOTP state. */
+struct store_staff_totp {
+    const char *secret; /* base32 shared secret, or NULL: TOTP is off */
+    int64_t last_step;  /* newest 30 s step a code was taken for, 0 = none */
+};
+/* The TOTP state of staff_id into out (secret in a); STORE_NOTFOUND when
+ * there is no such account. */
+int store_staff_totp_get(struct store *st, struct arena *a, int64_t staff_id,
+                         struct store_staff_totp *out);
+/* Sets the secret (NULL turns TOTP off) and last_step; STORE_NOTFOUND. */
+int store_staff_totp_set(struct store *st, int64_t staff_id, const char *secret,
+                         int64_t last_step);
+/* Takes step for staff_id: moves last_step to step only when TOTP is on
+ * and step > last_step, in one atomic statement (two callers never both
+ * take the same code). STORE_OK, or STORE_NOTFOUND when refused. */
+int store_staff_totp_use(struct store *st, int64_t staff_id, int64_t step);
+
 /* --- audit log: who did what, when (administrators read it) -------------- */
 
 struct store_audit {

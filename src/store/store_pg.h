@@ -364,6 +364,11 @@ int pg_staff_token_take(struct store *st, struct arena *a,
                         const char *token_hash, struct store_staff_token *out);
 int pg_staff_token_get(struct store *st, struct arena *a,
                        const char *token_hash, struct store_staff_token *out);
+int pg_staff_totp_get(struct store *st, struct arena *a, int64_t staff_id,
+                      struct store_staff_totp *out);
+int pg_staff_totp_set(struct store *st, int64_t staff_id, const char *secret,
+                      int64_t last_step);
+int pg_staff_totp_use(struct store *st, int64_t staff_id, int64_t step);
 int pg_audit_add(struct store *st, struct store_audit *e);
 int pg_audit_list(struct store *st, struct arena *a, int64_t before_id,
                   size_t limit, struct store_audit **out, size_t *n);

@@ -404,6 +404,57 @@ int pg_staff_token_get(struct store *st, struct arena *a,
                         &p, sizeof *out, token_row, out, "read staff token");
 }
 
+/* --- TOTP second factor (013) --------------------------------------------
+ * staff has no newsroom_changed() trigger (schema_pg/009): unseen. */
+
+static void totp_row(struct arena *a, const PGresult *r, int i, void *item)
+{
+    struct store_staff_totp *t = item;
+
+    t->secret = pg_col_text(a, r, i, 0);
+    t->last_step = pg_col_int(r, i, 1);
+}
+
+int pg_staff_totp_get(struct store *st, struct arena *a, int64_t staff_id,
+                      struct store_staff_totp *out)
+{
+    struct pg_params p = {0};
+
+    memset(out, 0, sizeof *out);
+    pg_param_int(&p, 1, staff_id);
+    return pg_query_one(st, a,
+                        "SELECT totp_secret, totp_last_step FROM staff "
+                        "WHERE id = $1::bigint",
+                        &p, sizeof *out, totp_row, out, "read staff totp");
+}
+
+int pg_staff_totp_set(struct store *st, int64_t staff_id, const char *secret,
+                      int64_t last_step)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, staff_id);
+    pg_param_text(&p, 2, secret);
+    pg_param_int(&p, 3, last_step);
+    return pg_write1(st, NULL,
+                     "UPDATE staff SET totp_secret = $2::text, "
+                     "totp_last_step = $3::bigint WHERE id = $1::bigint",
+                     &p, NULL, NULL, 0, 1, NULL, 0, "set staff totp");
+}
+
+int pg_staff_totp_use(struct store *st, int64_t staff_id, int64_t step)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, staff_id);
+    pg_param_int(&p, 2, step);
+    return pg_write1(st, NULL,
+                     "UPDATE staff SET totp_last_step = $2::bigint "
+                     "WHERE id = $1::bigint AND totp_secret IS NOT NULL "
+                     "AND totp_last_step < $2::bigint",
+                     &p, NULL, NULL, 0, 1, NULL, 0, "use staff totp");
+}
+
 /* --- audit log ----------------------------------------------------------- */
 
 static void audit_row(struct arena *a, const PGresult *r, int i, void *item)

@@ -455,6 +455,51 @@ int sq_staff_token_get(struct store *st, struct arena *a,
                         "read staff token");
 }
 
+/* --- TOTP second factor (013) -------------------------------------------- */
+
+static void totp_row(struct arena *a, sqlite3_stmt *s, void *item)
+{
+    struct store_staff_totp *t = item;
+
+    t->secret = sq_col_text(a, s, 0);
+    t->last_step = sq_col_int(s, 1);
+}
+
+int sq_staff_totp_get(struct store *st, struct arena *a, int64_t staff_id,
+                      struct store_staff_totp *out)
+{
+    const struct sq_val v[] = {SQ_NUM(staff_id)};
+
+    memset(out, 0, sizeof *out);
+    return sq_query_one(st, a,
+                        "SELECT totp_secret, totp_last_step FROM staff "
+                        "WHERE id = ?1",
+                        v, SQ_NVALS(v), sizeof *out, totp_row, out,
+                        "read staff totp");
+}
+
+int sq_staff_totp_set(struct store *st, int64_t staff_id, const char *secret,
+                      int64_t last_step)
+{
+    const struct sq_val v[] = {SQ_NUM(staff_id), SQ_TXT(secret),
+                               SQ_NUM(last_step)};
+
+    return sq_write1(st, NULL,
+                     "UPDATE staff SET totp_secret = ?2, totp_last_step = ?3 "
+                     "WHERE id = ?1",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "set staff totp");
+}
+
+int sq_staff_totp_use(struct store *st, int64_t staff_id, int64_t step)
+{
+    const struct sq_val v[] = {SQ_NUM(staff_id), SQ_NUM(step)};
+
+    return sq_write1(st, NULL,
+                     "UPDATE staff SET totp_last_step = ?2 WHERE id = ?1 "
+                     "AND totp_secret IS NOT NULL AND totp_last_step < ?2",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "use staff totp");
+}
+
 /* --- audit log ----------------------------------------------------------- */
 
 static void audit_row(struct arena *a, sqlite3_stmt *s, void *item)

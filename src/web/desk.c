@@ -7,7 +7,10 @@
  * SameSite=Lax, Secure behind TLS) and nr_staff (a "1" with no secret,
  * Path=/, that tells site.js to ask /desk/edit-link on article pages; it
  * grants nothing). The sign-in form itself is guarded by a double-submit
- * token (cookie nr_signin equals the form's csrf field).
+ * token (cookie nr_signin equals the form's csrf field). With TOTP on
+ * (content/totp.h), the password form answers with the code form, whose
+ * pending token is bound to that same cookie; an administrator who must
+ * use TOTP and has not set it up is sent to /desk/security/ first.
  */
 #include "web/desk.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "content/post.h"
+#include "content/totp.h"
 #include "core/arena.h"
 #include "core/bounds.h"
 #include "core/log.h"
@@ -257,6 +261,29 @@ static int signin_page(struct desk_req *d, int status, const char *error,
     return desk_render(d, status, "signin", data);
 }
 
+/* The second sign-in form: the TOTP code, carrying pending. */
+static int code_page(struct desk_req *d, int status, const char *error,
+                     const char *pending, const char *csrf, const char *next)
+{
+    json_t *data = desk_data(d, "Sign-in code", NULL);
+
+    json_object_set_new(data, "code",
+                        json_pack("{s:s, s:s, s:s?, s:s}", "csrf", csrf,
+                                  "pending", pending, "error", error, "next",
+                                  safe_next(next)));
+    return desk_render(d, status, "security", data);
+}
+
+/* 1 when the signed-in person is an administrator who must set up TOTP
+ * before anything else (the site requires it and theirs is off, or the
+ * store cannot say: fail closed). */
+static int must_enrol(struct desk_req *d)
+{
+    return d->who.role == STAFF_ADMINISTRATOR &&
+           totp_required(d->app->st, d->a) &&
+           totp_enabled(d->app->st, d->a, d->who.staff_id) != 1;
+}
+
 int desk_enter(struct http_req *req, void *app, struct desk_req *d, int *sent)
 {
     int post = http_req_method(req) == HTTP_POST;
@@ -283,6 +310,15 @@ int desk_enter(struct http_req *req, void *app, struct desk_req *d, int *sent)
         return -1;
     }
     session_csrf(d->token, d->csrf);
+    if (!str_has_prefix(http_req_path(req), "/desk/security/") &&
+        strcmp(http_req_path(req), "/desk/signout") != 0 && must_enrol(d)) {
+        *sent = post ? desk_fail(d, DESK_FORBIDDEN,
+                                 "This site requires administrators to use "
+                                 "a sign-in code. Set it up under Security "
+                                 "(/desk/security/) first.")
+                     : http_resp_redirect(req, 303, "/desk/security/");
+        return -1;
+    }
     if (post && (!origin_ok(req) ||
                  !session_csrf_ok(d->token, http_req_form(req, "csrf")))) {
         *sent = desk_fail(d, DESK_FORBIDDEN,
@@ -316,43 +352,104 @@ int desk_home(struct http_req *req, void *app)
     }
     d.token = tok;
     session_csrf(tok, d.csrf);
+    if (must_enrol(&d))
+        return http_resp_redirect(req, 303, "/desk/security/");
     return post_list(&d);
+}
+
+/* Sets the cookies of a new session and goes on: to next, or to
+ * /desk/security/ when an administrator must set up TOTP first. */
+static int signed_in(struct desk_req *d, const char *token, const char *next)
+{
+    set_cookie(d, COOKIE_SESSION, token, "/desk", SESSION_MAX_S, 1);
+    set_cookie(d, COOKIE_STAFF, "1", "/", SESSION_MAX_S, 0);
+    set_cookie(d, COOKIE_SIGNIN, "", "/desk", 0, 1);
+    return http_resp_redirect(
+        d->req, 303, must_enrol(d) ? "/desk/security/" : safe_next(next));
+}
+
+/* Fills d for a post of a sign-in form (password or code) and checks
+ * what the form carries against the browser: the Origin, and the
+ * pre-sign-in value of its cookie (*pre) echoed in the form's csrf field
+ * (and a pending token when need_pending). 0, or the status of the 403
+ * page it sent (refilled with email). */
+static int signin_form(struct desk_req *d, struct http_req *req, void *app,
+                       const char *email, int need_pending, const char **pre)
+{
+    const char *csrf = http_req_form(req, "csrf");
+
+    memset(d, 0, sizeof *d);
+    d->app = app;
+    d->req = req;
+    d->a = http_req_arena(req);
+    d->now = (int64_t)time(NULL);
+    *pre = http_req_cookie(req, COOKIE_SIGNIN);
+    if (origin_ok(req) && *pre && csrf &&
+        (!need_pending || http_req_form(req, "pending")) &&
+        strlen(*pre) == strlen(csrf) && strcmp(*pre, csrf) == 0)
+        return 0;
+    int rc =
+        signin_page(d, 403, "This sign-in form has expired. Please try again.",
+                    email, http_req_form(req, "next"));
+    return rc ? rc : -1;
 }
 
 int desk_signin(struct http_req *req, void *app)
 {
     struct desk_req d;
     char token[SESSION_TOKEN_HEX + 1], err[300];
-    const char *pre = http_req_cookie(req, COOKIE_SIGNIN);
-    const char *csrf = http_req_form(req, "csrf");
+    const char *pre;
     const char *email = http_req_form(req, "email");
     const char *next = http_req_form(req, "next");
+    int bad = signin_form(&d, req, app, email, 0, &pre);
 
-    memset(&d, 0, sizeof d);
-    d.app = app;
-    d.req = req;
-    d.a = http_req_arena(req);
-    d.now = (int64_t)time(NULL);
-    if (!origin_ok(req) || !pre || !csrf || strlen(pre) != strlen(csrf) ||
-        strcmp(pre, csrf) != 0)
-        return signin_page(&d, 403,
-                           "This sign-in form has expired. Please try "
-                           "again.",
-                           email, next);
+    if (bad)
+        return bad;
     int rc = session_signin(
         d.app->st, d.a, email, http_req_form(req, "password"),
         http_req_client_ip(req), d.now, token, &d.who, err, sizeof err);
     if (rc == SESSION_ERROR)
         return -1;
+    if (rc == SESSION_TOTP) {
+        char pending[TOTP_PENDING_MAX];
+        int64_t id = d.who.staff_id;
+        memset(&d.who, 0, sizeof d.who);
+        if (totp_pending_make(d.app->st, d.a, id, pre, d.now, pending) < 0)
+            return -1;
+        return code_page(&d, 200, NULL, pending, pre, next);
+    }
     if (rc != SESSION_OK) {
         memset(&d.who, 0, sizeof d.who);
         return signin_page(&d, rc == SESSION_LIMITED ? 429 : 401, err, email,
                            next);
     }
-    set_cookie(&d, COOKIE_SESSION, token, "/desk", SESSION_MAX_S, 1);
-    set_cookie(&d, COOKIE_STAFF, "1", "/", SESSION_MAX_S, 0);
-    set_cookie(&d, COOKIE_SIGNIN, "", "/desk", 0, 1);
-    return http_resp_redirect(req, 303, safe_next(next));
+    return signed_in(&d, token, next);
+}
+
+int desk_signin_code(struct http_req *req, void *app)
+{
+    struct desk_req d;
+    char token[SESSION_TOKEN_HEX + 1], err[300];
+    const char *pre;
+    const char *pending = http_req_form(req, "pending");
+    const char *next = http_req_form(req, "next");
+    int bad = signin_form(&d, req, app, NULL, 1, &pre);
+
+    if (bad)
+        return bad;
+    int rc = session_signin_code(
+        d.app->st, d.a, pending, pre, http_req_form(req, "code"),
+        http_req_client_ip(req), d.now, token, &d.who, err, sizeof err);
+    if (rc == SESSION_ERROR)
+        return -1;
+    if (rc != SESSION_OK) {
+        memset(&d.who, 0, sizeof d.who);
+        if (rc == SESSION_STALE)
+            return signin_page(&d, 401, err, NULL, next);
+        return code_page(&d, rc == SESSION_LIMITED ? 429 : 401, err, pending,
+                         pre, next);
+    }
+    return signed_in(&d, token, next);
 }
 
 int desk_signout(struct http_req *req, void *app)

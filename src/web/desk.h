@@ -55,6 +55,8 @@ const char *desk_time(struct desk_req *d, int64_t t);
 /* desk.c */
 int desk_home(struct http_req *req, void *app);
 int desk_signin(struct http_req *req, void *app);
+/* POST /desk/signin/code: the TOTP code after the password. */
+int desk_signin_code(struct http_req *req, void *app);
 int desk_signout(struct http_req *req, void *app);
 int desk_post_new(struct http_req *req, void *app);
 int desk_post_edit(struct http_req *req, void *app);
@@ -77,6 +79,10 @@ int desk_tags(struct http_req *req, void *app);
 int desk_staff(struct http_req *req, void *app);
 int desk_staff_change(struct http_req *req, void *app);
 int desk_audit_page(struct http_req *req, void *app);
+
+/* desk_security.c: GET/POST /desk/security/, the signed-in person's TOTP
+ * (and, for administrators, the site's "require for administrators") */
+int desk_security(struct http_req *req, void *app);
 
 /* desk_keys.c: GET/POST /desk/keys/, Content API keys (administrators) */
 int desk_keys(struct http_req *req, void *app);

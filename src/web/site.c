@@ -111,6 +111,8 @@ static const struct http_route routes[] = {
     {HTTP_GET, "/desk", desk_home},
     {HTTP_GET, "/desk/", desk_home},
     {HTTP_POST, "/desk/signin", desk_signin},
+    {HTTP_POST, "/desk/signin/code", desk_signin_code},
+    {HTTP_GET | HTTP_POST, "/desk/security/", desk_security},
     {HTTP_POST, "/desk/signout", desk_signout},
     {HTTP_GET, "/desk/edit-link", desk_edit_link},
     {HTTP_GET, "/desk/posts/new/", desk_post_new},

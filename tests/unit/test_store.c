@@ -948,6 +948,48 @@ static void contract_staff(struct store *st, const char *url)
     arena_release(&a);
 }
 
+/* TOTP state of staff (migration 013): set, read, take a step once. */
+static void contract_staff_totp(struct store *st, const char *url)
+{
+    struct store_staff s = {0};
+    struct store_staff_totp t;
+    struct arena a;
+
+    (void)url;
+    arena_init(&a);
+    s.email = "amy@example.org";
+    s.name = "Amy";
+    s.role = "administrator";
+    s.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$one";
+    s.created_at = 1700000000;
+    store_staff_save(st, &s);
+    CHECK(store_staff_totp_get(st, &a, s.id, &t) == STORE_OK &&
+              t.secret == NULL && t.last_step == 0,
+          "an account starts without TOTP");
+    CHECK(store_staff_totp_use(st, s.id, 5) == STORE_NOTFOUND,
+          "no step is taken while TOTP is off");
+    CHECK(store_staff_totp_set(st, s.id, "GEZDGNBVGY3TQOJQ", 10) == STORE_OK &&
+              store_staff_totp_get(st, &a, s.id, &t) == STORE_OK && t.secret &&
+              strcmp(t.secret, "GEZDGNBVGY3TQOJQ") == 0 && t.last_step == 10,
+          "a secret and its last step are stored");
+    CHECK(store_staff_totp_use(st, s.id, 10) == STORE_NOTFOUND &&
+              store_staff_totp_use(st, s.id, 9) == STORE_NOTFOUND,
+          "a step at or before the last one is refused (replay)");
+    CHECK(store_staff_totp_use(st, s.id, 11) == STORE_OK &&
+              store_staff_totp_use(st, s.id, 11) == STORE_NOTFOUND &&
+              store_staff_totp_get(st, &a, s.id, &t) == STORE_OK &&
+              t.last_step == 11,
+          "a newer step is taken exactly once");
+    CHECK(store_staff_totp_set(st, s.id, NULL, 0) == STORE_OK &&
+              store_staff_totp_get(st, &a, s.id, &t) == STORE_OK &&
+              t.secret == NULL,
+          "TOTP turns off");
+    CHECK(store_staff_totp_get(st, &a, s.id + 100, &t) == STORE_NOTFOUND &&
+              store_staff_totp_set(st, s.id + 100, "AA", 0) == STORE_NOTFOUND,
+          "a missing account is STORE_NOTFOUND");
+    arena_release(&a);
+}
+
 static void contract_tx(struct store *st, const char *url)
 {
     struct store_author au = {0};
@@ -3726,6 +3768,8 @@ static int unmigrate_search(const char *url)
         "DROP FUNCTION post_search_text(TEXT); DROP TABLE import_map; "
         "DROP TABLE redirects; "
         "ALTER TABLE api_keys RENAME COLUMN content_key TO secret_hash; "
+        "ALTER TABLE staff DROP COLUMN totp_secret; "
+        "ALTER TABLE staff DROP COLUMN totp_last_step; "
         "DELETE FROM schema_migrations WHERE version >= 7";
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
@@ -3760,6 +3804,8 @@ static int unmigrate_search(const char *url)
                      "DROP TABLE redirects; "
                      "ALTER TABLE api_keys RENAME COLUMN content_key TO "
                      "secret_hash; "
+                     "ALTER TABLE staff DROP COLUMN totp_secret; "
+                     "ALTER TABLE staff DROP COLUMN totp_last_step; "
                      "DELETE FROM schema_migrations WHERE version >= 7",
                      NULL, NULL, NULL) == SQLITE_OK)
         rc = 0;
@@ -3852,8 +3898,7 @@ static void contract_api_keys(struct store *st, const char *url)
     CHECK(store_version(st) == v, "API keys are bookkeeping");
     CHECK(store_api_key_add(st, &dup) == STORE_CONFLICT,
           "a key cannot be stored twice");
-    CHECK(store_api_key_find(st, &a, "0123456789abcdef0123456789", &got) ==
-                  0 &&
+    CHECK(store_api_key_find(st, &a, "0123456789abcdef0123456789", &got) == 0 &&
               got.id == k1.id && got.name &&
               strcmp(got.name, "Mobile app") == 0 &&
               got.created_at == 1700000000,
@@ -3866,8 +3911,8 @@ static void contract_api_keys(struct store *st, const char *url)
               strcmp(list[1].secret, "ffffffffffffffffffffffffff") == 0,
           "keys are listed oldest first with the key itself (%zu)", n);
     CHECK(store_api_key_delete(st, k1.id) == 0 &&
-              store_api_key_find(st, &a, "0123456789abcdef0123456789",
-                                 &got) == STORE_NOTFOUND &&
+              store_api_key_find(st, &a, "0123456789abcdef0123456789", &got) ==
+                  STORE_NOTFOUND &&
               store_api_key_delete(st, k1.id) == STORE_NOTFOUND,
           "a deleted key no longer opens the API");
     arena_release(&a);
@@ -4074,6 +4119,7 @@ static void run_contracts(const char *backend, int (*new_db)(char *, size_t))
         {"live log order", contract_live_order},
         {"newsletters", contract_newsletters},
         {"staff", contract_staff},
+        {"staff totp", contract_staff_totp},
         {"transactions", contract_tx},
         {"hostile text", contract_hostile},
         {"version", contract_version},
