@@ -22,39 +22,11 @@ from bs4 import BeautifulSoup
 from conftest import BIN, Server, run
 from sse import SSE
 
-PG = os.environ.get("NEWSROOM_TEST_PG")
+from pgdb import PG, pg_db, psql, url_for  # noqa: F401 (pg_db: a fixture)
 
 if not PG and not os.environ.get("CI"):
     pytest.skip("NEWSROOM_TEST_PG unset (tests/run.py sets it)",
                 allow_module_level=True)
-
-
-def psql(url, sql):
-    """Runs sql on the database at url; returns its output (unaligned)."""
-    r = subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                        "-d", url, "-c", sql],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-def url_for(db):
-    """NEWSROOM_TEST_PG with its database name replaced by db."""
-    u = urllib.parse.urlsplit(PG)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, ""))
-
-
-@pytest.fixture()
-def pg_db():
-    """A fresh empty database; its URL. Dropped afterwards."""
-    assert PG, "CI must test PostgreSQL: set NEWSROOM_TEST_PG"
-    name = "newsroom_e2e_" + uuid.uuid4().hex[:10]
-    admin = url_for("template1")
-    psql(admin, f"CREATE DATABASE {name}")
-    yield url_for(name)
-    subprocess.run(["psql", "-X", "-d", admin, "-c",
-                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-                   capture_output=True, timeout=60)
 
 
 @pytest.fixture()

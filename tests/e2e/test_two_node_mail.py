@@ -13,15 +13,13 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.parse
-import uuid
 
 import pytest
 
 from conftest import Server, free_port, run
 from smtpsink import SmtpSink
 
-PG = os.environ.get("NEWSROOM_TEST_PG")
+from pgdb import PG, pg_db, psql, url_for  # noqa: F401 (pg_db: a fixture)
 
 if not PG and not os.environ.get("CI"):
     pytest.skip("NEWSROOM_TEST_PG unset (tests/run.py sets it)",
@@ -30,31 +28,6 @@ if not PG and not os.environ.get("CI"):
 NL = "morning-brief"
 ENV = {"NEWSROOM_JOB_TICK_MS": "200", "NEWSROOM_MAIL_LEASE_S": "2"}
 A_JOB_THREADS = 3  # job worker threads of `newsroom serve`
-
-
-def psql(url, sql):
-    r = subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                        "-d", url, "-c", sql],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-def url_for(db):
-    u = urllib.parse.urlsplit(PG)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, ""))
-
-
-@pytest.fixture()
-def pg_db():
-    assert PG, "CI must test PostgreSQL: set NEWSROOM_TEST_PG"
-    name = "newsroom_e2e_" + uuid.uuid4().hex[:10]
-    admin = url_for("template1")
-    psql(admin, f"CREATE DATABASE {name}")
-    yield url_for(name)
-    subprocess.run(["psql", "-X", "-d", admin, "-c",
-                    f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-                   capture_output=True, timeout=60)
 
 
 @pytest.fixture()
