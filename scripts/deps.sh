@@ -15,7 +15,7 @@ libcmark-gfm-dev libcmark-gfm-extensions-dev libjansson-dev libsodium-dev
 libvips-dev zlib1g-dev libbrotli-dev libpq-dev libcurl4-openssl-dev
 libespeak-ng-dev espeak-ng-data libmp3lame-dev libxml2-dev libyajl-dev libarchive-dev
 libssl-dev"
-TEST="python3-pytest python3-bs4 python3-brotli python3-requests python3-aiosmtpd python3-feedparser python3-prometheus-client sox libsox-fmt-mp3 espeak-ng lame nginx-light wrk curl bc postgresql"
+TEST="python3-pytest python3-pytest-xdist python3-bs4 python3-brotli python3-requests python3-aiosmtpd python3-feedparser python3-prometheus-client sox libsox-fmt-mp3 espeak-ng lame nginx-light wrk curl bc postgresql"
 
 ASAN="clang libclang-rt-14-dev"
 BROWSER="chromium"

@@ -8,12 +8,18 @@ is started with scripts/pg.sh (stopped after them and the end-to-end
 tests) and its URL given to the tests as NEWSROOM_TEST_PG, so test_store runs the store contract
 on PostgreSQL as well as SQLite; a server that cannot be started is a
 failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
-The end-to-end suite in tests/e2e/ runs under pytest, and the browser
+The end-to-end suite in tests/e2e/ runs under pytest (four files at a
+time with pytest-xdist; NEWSROOM_TEST_WORKERS=0 for one at a time; the
+files in SERIAL alone afterwards), and the browser
 suite in tests/browser/ under node's test runner with Debian's Chromium,
 and the Content API suite in tests/api/ (Ghost's own npm client) under
 node's test runner too, all against the real binary ($NEWSROOM_BIN,
 default build/newsroom);
 each test there counts once.
+Under `make asan` every process (unit tests, servers, CLI runs) writes its
+sanitizer reports to files under $NEWSROOM_SANITIZER_LOGS instead of a
+stderr nobody reads (a server's leak report comes at its exit, after its
+test passed): each report found there at the end is one failure, printed.
 Run from the repository root. Exit status 0 only when nothing failed.
 """
 import glob
@@ -88,28 +94,50 @@ def stop_postgresql(datadir):
         shutil.rmtree(datadir, ignore_errors=True)
 
 
-def run_pytest():
+# End-to-end files that measure latency under load: they run alone, after
+# the others, so parallel tests do not load the machine under them.
+SERIAL = ["tests/e2e/test_abuse.py"]
+# Parallel pytest workers (pytest-xdist, --dist loadfile: a file's tests
+# share one worker and its session fixtures). Most of the suite waits on
+# servers, timers and mail, so more workers than cores pays; 0 = serial.
+WORKERS = int(os.environ.get("NEWSROOM_TEST_WORKERS", "4"))
+
+
+def pytest_once(tmp, name, targets, extra):
+    """Runs pytest over targets; adds its junit counts to the totals."""
     global passed, failed, skipped
+    xml = os.path.join(tmp, name + ".xml")
+    args = ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "--durations=12", f"--junitxml={xml}", *extra, *targets]
+    proc = subprocess.run(args)
+    if not os.path.exists(xml):
+        print(f"FAIL pytest ({name}): no report")
+        failed += 1
+        return
+    root = ET.parse(xml).getroot()
+    for suite in root.iter("testsuite"):
+        t = int(suite.get("tests", 0))
+        f = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        s = int(suite.get("skipped", 0))
+        passed += t - f - s
+        failed += f
+        skipped += s
+    if proc.returncode not in (0, 1, 5):
+        print(f"FAIL pytest ({name}): exit {proc.returncode}")
+        failed += 1
+
+
+def run_pytest():
+    try:
+        import xdist  # noqa: F401  (python3-pytest-xdist)
+        workers = WORKERS
+    except ImportError:
+        workers = 0
+    parallel = ["-n", str(workers), "--dist", "loadfile"] if workers else []
+    ignore = [f"--ignore={f}" for f in SERIAL]
     with tempfile.TemporaryDirectory() as tmp:
-        xml = os.path.join(tmp, "e2e.xml")
-        args = ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                f"--junitxml={xml}", "tests/e2e"]
-        proc = subprocess.run(args)
-        if not os.path.exists(xml):
-            print("FAIL pytest: no report")
-            failed += 1
-            return
-        root = ET.parse(xml).getroot()
-        for suite in root.iter("testsuite"):
-            t = int(suite.get("tests", 0))
-            f = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-            s = int(suite.get("skipped", 0))
-            passed += t - f - s
-            failed += f
-            skipped += s
-        if proc.returncode not in (0, 1):
-            print(f"FAIL pytest: exit {proc.returncode}")
-            failed += 1
+        pytest_once(tmp, "e2e", ["tests/e2e"], parallel + ignore)
+        pytest_once(tmp, "e2e-serial", [f for f in SERIAL if os.path.exists(f)], [])
 
 
 def run_node(folder, label, timeout):
@@ -138,6 +166,25 @@ def run_node(folder, label, timeout):
     failed += int(f.group(1))
 
 
+def check_sanitizer_logs():
+    """One failure per sanitizer report left in $NEWSROOM_SANITIZER_LOGS
+    (ASAN_OPTIONS / UBSAN_OPTIONS log_path, set by make asan)."""
+    global failed
+    folder = os.environ.get("NEWSROOM_SANITIZER_LOGS")
+    if not folder or not os.path.isdir(folder):
+        return
+    reports = sorted(glob.glob(os.path.join(folder, "*")))
+    for path in reports:
+        with open(path, errors="replace") as f:
+            text = f.read()
+        if not text.strip():
+            continue
+        print(f"FAIL sanitizer report {os.path.basename(path)}:\n"
+              + "\n".join(text.splitlines()[:60]))
+        failed += 1
+    print(f"sanitizers: {len(reports)} report(s)")
+
+
 def main():
     pgdata = start_postgresql()
     try:
@@ -155,6 +202,7 @@ def main():
         run_node("tests/browser", "browser", 900)
     if os.path.isdir("tests/api"):
         run_node("tests/api", "api", 300)
+    check_sanitizer_logs()
     tail = f", {skipped} skipped" if skipped else ""
     print(f"{passed} passed, {failed} failed{tail}")
     return 1 if failed or passed == 0 else 0

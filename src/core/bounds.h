@@ -81,6 +81,10 @@
 
 /* templates */
 #define BOUND_TMPL_DEPTH 64 /* nested sections/partials before refusing */
+/* template nodes visited in one render before refusing: the biggest
+ * theme page visits a few thousand; nested sections over lists could
+ * otherwise ask for 2^depth visits (found by fuzzing) */
+#define BOUND_TMPL_STEPS 1000000
 
 /* Content API (web/ghost_api.c) and its NQL filters (content/nql.c) */
 #define BOUND_NQL_BYTES 4096   /* bytes of one filter; 400 past it */

@@ -776,7 +776,7 @@ int tmpl_set_has(const struct tmpl_set *set, const char *name)
 
 /* --------------------------------------------------------------- render */
 
-enum why { WHY_NONE, WHY_DEPTH, WHY_LIMIT };
+enum why { WHY_NONE, WHY_DEPTH, WHY_LIMIT, WHY_STEPS };
 
 /* One piece of indentation prefix; pieces chain outwards. */
 struct indent {
@@ -805,6 +805,7 @@ struct render {
     json_t *ctx[BOUND_TMPL_DEPTH + 2]; /* context stack, top last */
     int nctx;                          /* entries in ctx */
     int depth;                         /* nested bodies and calls */
+    unsigned long steps;               /* nodes visited (BOUND_TMPL_STEPS) */
     size_t skip;                       /* prefix bytes already written
                                           on this line, or NO_SKIP */
     enum why why;                      /* reason of a -1 */
@@ -1060,6 +1061,13 @@ static int render_range(struct render *r, const struct tmpl *t, uint32_t i,
         struct frame f;
         int rc = 0;
 
+        /* nested sections over lists multiply: a template of a few
+         * hundred bytes can ask for 2^n visits, so the visits are
+         * counted, not only the output */
+        if (++r->steps > BOUND_TMPL_STEPS) {
+            r->why = WHY_STEPS;
+            return -1;
+        }
         switch (nd->op) {
         case OP_LINE:
             rc = line(r, ic, src + nd->off, nd->len);
@@ -1129,6 +1137,7 @@ static int render_tmpl(const struct tmpl_set *set, const struct tmpl *t,
     if (data)
         r.ctx[r.nctx++] = data;
     r.depth = 0;
+    r.steps = 0;
     r.skip = NO_SKIP;
     r.why = WHY_NONE;
     int rc = render_range(&r, t, 0, t->n, NULL, &ic);
@@ -1143,8 +1152,10 @@ static int render_tmpl(const struct tmpl_set *set, const struct tmpl *t,
 
 static const char *why_text(enum why why)
 {
-    return why == WHY_DEPTH ? "sections or partials nest too deep"
-                            : "output exceeds its limit";
+    return why == WHY_DEPTH   ? "sections or partials nest too deep"
+           : why == WHY_STEPS ? "rendering takes too many steps (sections "
+                                "over lists nest too deep)"
+                              : "output exceeds its limit";
 }
 
 int tmpl_set_render(const struct tmpl_set *set, const char *name, json_t *data,
@@ -1164,6 +1175,10 @@ int tmpl_set_render(const struct tmpl_set *set, const char *name, json_t *data,
             log_warn("cannot render template '%s': sections or partials "
                      "nest deeper than %d",
                      name, BOUND_TMPL_DEPTH);
+        else if (rc < 0 && why == WHY_STEPS)
+            log_warn("cannot render template '%s': more than %d steps "
+                     "(sections over lists nest too deep)",
+                     name, BOUND_TMPL_STEPS);
         else if (rc < 0)
             log_warn("cannot render template '%s': output exceeds %zu bytes",
                      name, out->limit);

@@ -31,7 +31,9 @@ def pg_db():
     """A fresh empty database; its URL. Dropped afterwards."""
     assert PG, "CI must test PostgreSQL: set NEWSROOM_TEST_PG"
     name = "newsroom_e2e_" + uuid.uuid4().hex[:10]
-    admin = url_for("template1")
+    # not template1: CREATE DATABASE copies it, and refuses while another
+    # session (a parallel test's) is connected to it
+    admin = url_for("postgres")
     psql(admin, f"CREATE DATABASE {name}")
     yield url_for(name)
     subprocess.run(["psql", "-X", "-d", admin, "-c",

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "core/bounds.h"
@@ -225,6 +226,44 @@ static void test_errors(void)
               strcmp(err, "partial 'bad': line 1: unclosed section 'x'") == 0,
           "render_string reports which partial failed to parse");
     json_decref(p);
+
+    /* 30 nested sections over a two-item list ask for 2^30 visits; the
+     * step budget stops it at once (found by fuzz_tmpl) */
+    char nest[30 * 12 + 1] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(nest, "{{#l}}");
+    for (int i = 0; i < 30; i++)
+        strcat(nest, "{{/l}}");
+    json_t *two = json_pack("{s:[i,i]}", "l", 1, 2);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = tmpl_render_string(nest, strlen(nest), two, NULL, &out, err,
+                                sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(rc < 0 && strstr(err, "too many steps") && secs < 5,
+          "2^30 nested section runs are refused within the step budget "
+          "(%.2f s: %s)",
+          secs, err);
+    json_decref(two);
+    /* a realistic page: 200 posts of 20 fields each renders */
+    json_t *posts = json_array();
+    for (int i = 0; i < 200; i++)
+        json_array_append_new(posts, json_pack("{s:i}", "id", i));
+    json_t *page = json_pack("{s:o}", "posts", posts);
+    char many[20 * 8 + 40] = "{{#posts}}";
+    for (int i = 0; i < 20; i++)
+        strcat(many, "{{id}}, ");
+    strcat(many, "{{/posts}}");
+    struct buf big;
+    buf_init(&big, 1 << 20);
+    CHECK(tmpl_render_string(many, strlen(many), page, NULL, &big, err,
+                             sizeof err) == 0 &&
+              big.len > 200 * 20 * 3,
+          "a list page well within the step budget renders");
+    buf_release(&big);
+    json_decref(page);
     buf_release(&out);
 }
 
