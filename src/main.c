@@ -45,6 +45,7 @@ static const char usage_main[] =
     "  migrate DIR --to postgresql://.. move the site's data to PostgreSQL\n"
     "  jobs DIR                         run background job workers only\n"
     "  user add|passwd|list DIR ...     staff accounts of the desk\n"
+    "  user totp-reset DIR EMAIL        remove lost sign-in codes (TOTP)\n"
     "  newsletter list|send DIR ...     newsletters; send an issue\n"
     "  key add|list|delete DIR ...      Content API keys (Ghost-compatible)\n"
     "  import ghost DIR FILE            import a Ghost JSON export\n"
@@ -273,7 +274,10 @@ static int cmd_serve(int argc, char **argv)
             return 1;
         }
     }
-    int r = web_serve(app, err, sizeof err);
+    /* the job workers start winding down with the request drain, so a
+     * stop takes at most BOUND_DRAIN_S in all */
+    int r =
+        web_serve(app, jobs ? job_runner_stop_begin : NULL, err, sizeof err);
     if (r < 0)
         fprintf(stderr, "newsroom: %s\n", err);
     job_runner_stop();

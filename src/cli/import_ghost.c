@@ -20,7 +20,9 @@
  * time, each saved with its links resolved through the import map.
  *
  * Every item imported is recorded in import_map (source "ghost", its kind,
- * the export's id), so a second run of the same export adds nothing. An
+ * the export's id), so a second run of the same export adds nothing. A
+ * post or member and its import_map row are one transaction, so this
+ * holds for a run that was killed midway too. An
  * author, tag or newsletter whose slug the site already has is matched to
  * the existing one; a post whose slug is taken is skipped with a reason.
  * An item that cannot be imported is reported and skipped; the rest goes
@@ -1130,16 +1132,36 @@ static void import_member(struct import *im, json_t *row)
     im->c[K_MEMBER].imported++;
 }
 
+/* Each post or member is one transaction: the item, its links and its
+ * import_map row are written together, so an import killed midway (or
+ * cut by a database error) and run again finds every item either fully
+ * imported and mapped, or not at all. */
 static int pass2_row(void *ctx, const char *table, json_t *row)
 {
     struct import *im = ctx;
+    int post = strcmp(table, "posts") == 0;
+    size_t before[K__MAX];
+
     arena_release(&im->a);
     if (!json_is_object(row))
         return 0;
-    if (strcmp(table, "posts") == 0)
+    for (int k = 0; k < K__MAX; k++)
+        before[k] = im->c[k].imported;
+    if (store_tx_begin(im->st) != STORE_OK) {
+        skip(im, post ? K_POST : K_MEMBER, "database error (see the log)");
+        return 0;
+    }
+    if (post)
         import_post(im, row);
     else
         import_member(im, row);
+    if (store_tx_commit(im->st) == STORE_OK)
+        return 0;
+    store_tx_rollback(im->st);
+    im->page_tag = 0; /* it may have been made in the rolled back write */
+    for (int k = 0; k < K__MAX; k++)
+        im->c[k].imported = before[k];
+    skip(im, post ? K_POST : K_MEMBER, "database error (see the log)");
     return 0;
 }
 

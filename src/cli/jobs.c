@@ -2,6 +2,7 @@
  * jobs.c - `newsroom jobs DIR`: job workers alone, no web server. For
  * worker nodes of a site on PostgreSQL, or to run the workers of a
  * `newsroom serve --no-jobs` in a process of their own (docs/jobs.md).
+ * SIGTERM or SIGINT stops it gracefully (docs/shutdown.md).
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "content/site.h"
+#include "core/bounds.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
@@ -77,8 +79,11 @@ int cli_jobs(int argc, char **argv)
     printf("job workers running on '%s'\n", dir);
     fflush(stdout);
     sigwait(&set, &sig);
-    log_info("stopping on signal %d", sig);
+    log_info("stopping on signal %d: running jobs finish or are handed back "
+             "(at most %d s)",
+             sig, BOUND_DRAIN_S);
     job_runner_stop();
     store_close(st);
+    log_info("job workers stopped");
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
- * user.c - `newsroom user add|passwd|list DIR ...`: staff accounts of the
- * editorial desk from the command line. Passwords never travel in argv:
- * they come from standard input (one line) or, on a terminal, from a
+ * user.c - `newsroom user add|passwd|list|totp-reset DIR ...`: staff
+ * accounts of the editorial desk from the command line. Passwords never travel
+ * in argv: they come from standard input (one line) or, on a terminal, from a
  * prompt without echo, asked twice.
  */
 #include <errno.h>
@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "content/desk.h"
 #include "content/site.h"
 #include "content/staff.h"
+#include "content/totp.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -25,11 +27,15 @@ static const char usage[] =
     "usage: newsroom user add DIR --email EMAIL --name NAME --role ROLE\n"
     "       newsroom user passwd DIR --email EMAIL\n"
     "       newsroom user list DIR\n"
+    "       newsroom user totp-reset DIR EMAIL\n"
     "\n"
     "Manages the accounts of the editorial desk. 'add' and 'passwd' read\n"
     "the password from standard input (one line), or ask for it twice\n"
     "without echo on a terminal. Passwords are 12 to 1024 bytes of UTF-8\n"
-    "and are stored only as argon2id hashes.\n"
+    "and are stored only as argon2id hashes. 'totp-reset' removes the\n"
+    "sign-in codes (TOTP) of an account whose authenticator was lost: its\n"
+    "owner signs in with the password alone and sets up a new device\n"
+    "under Security. It is written to the audit log.\n"
     "\n"
     "  --email EMAIL  the sign-in address (the domain is lower-cased)\n"
     "  --name NAME    display name, one line\n"
@@ -144,6 +150,45 @@ static int list(struct store *st)
     return 0;
 }
 
+/* `user totp-reset`: the sign-in codes of email removed, audited. 0, or
+ * -1 with a reason in err. */
+static int totp_reset_cli(struct store *st, const char *email, char *err,
+                          size_t errlen)
+{
+    char norm[STAFF_EMAIL_MAX + 1];
+    struct store_staff s;
+    struct arena a;
+    int rc = -1;
+
+    arena_init(&a);
+    if (staff_email_normalise(email, norm, sizeof norm, err, errlen) != 0)
+        goto out;
+    int got = store_staff_get_by_email(st, &a, norm, &s);
+    if (got == STORE_NOTFOUND) {
+        snprintf(err, errlen, "no desk account '%s'", norm);
+        goto out;
+    }
+    int r = got == STORE_OK ? totp_reset(st, &a, s.id) : -1;
+    if (r < 0) {
+        snprintf(err, errlen, "cannot change the account '%s'", norm);
+        goto out;
+    }
+    if (r == 0) {
+        printf("%s has no sign-in codes; nothing to remove\n", norm);
+    } else {
+        desk_audit(st, &a, NULL, (int64_t)time(NULL), "staff.totp_reset",
+                   arena_printf(&a, "staff %lld <%s>", (long long)s.id, norm),
+                   NULL);
+        printf("removed the sign-in codes of %s: they sign in with their "
+               "password alone and can set up a new device under Security\n",
+               norm);
+    }
+    rc = 0;
+out:
+    arena_release(&a);
+    return rc;
+}
+
 int cli_user(int argc, char **argv)
 {
     const char *verb = argc > 0 ? argv[0] : NULL;
@@ -158,7 +203,9 @@ int cli_user(int argc, char **argv)
         fputs(usage, verb ? stdout : stderr);
         return verb ? 0 : 2;
     }
-    if (strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "list"))
+    int reset = strcmp(verb, "totp-reset") == 0;
+    if (strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "list") &&
+        !reset)
         return cli_usage_error("user: unknown action '%.40s' (try 'newsroom "
                                "user --help')",
                                verb);
@@ -179,12 +226,16 @@ int cli_user(int argc, char **argv)
                                    verb, a);
         else if (!dir)
             dir = a;
+        else if (reset && !email)
+            email = a;
         else
             return cli_usage_error("user %s: unexpected argument '%.40s'", verb,
                                    a);
     }
     if (!dir)
         return cli_usage_error("user %s: missing DIR", verb);
+    if (reset && !email)
+        return cli_usage_error("user totp-reset: missing EMAIL");
     if (strcmp(verb, "list") != 0 && !email)
         return cli_usage_error("user %s: --email is required", verb);
     if (strcmp(verb, "add") == 0) {
@@ -206,7 +257,8 @@ int cli_user(int argc, char **argv)
             return cli_fail("user %s: %s", verb, err);
     }
     log_set_level(LOG_WARN);
-    if (strcmp(verb, "list") != 0 && read_password(pw, err, sizeof err) != 0) {
+    if (strcmp(verb, "list") != 0 && !reset &&
+        read_password(pw, err, sizeof err) != 0) {
         sodium_memzero(pw, sizeof pw);
         return cli_fail("user %s: %s", verb, err);
     }
@@ -217,6 +269,8 @@ int cli_user(int argc, char **argv)
     }
     if (strcmp(verb, "list") == 0)
         ret = list(st) == 0 ? 0 : -2;
+    else if (reset)
+        ret = totp_reset_cli(st, email, err, sizeof err);
     else if (strcmp(verb, "add") == 0)
         ret = staff_add(st, email, name, role, pw, NULL, err, sizeof err);
     else

@@ -95,15 +95,123 @@ static int actor_of(const struct store_staff *s, struct desk_actor *who)
 static int open_session(struct store *st, int64_t staff_id, int64_t now,
                         char token[SESSION_TOKEN_HEX + 1]);
 
-/* "Wait N minutes" text for the rest of a window. */
+/* "Wait N minutes" text for the rest of a window; whose is "account",
+ * "device" or "address". */
 static const char *limited(char *err, size_t errlen, const char *whose)
 {
-    snprintf(err, errlen,
-             "Too many failed sign-ins %s. For your safety, sign-in is "
-             "paused: try again in %d minutes, or ask an administrator to "
-             "reset your password.",
-             whose, SIGNIN_WINDOW_S / 60);
+    if (strcmp(whose, "account") == 0)
+        snprintf(err, errlen,
+                 "Too many failed sign-ins for this account. Sign-in for "
+                 "this account is paused for %d minutes for browsers it "
+                 "has not been used from: try again in %d minutes, sign in "
+                 "from a browser you have used before, or ask an "
+                 "administrator to reset your password.",
+                 SIGNIN_WINDOW_S / 60, SIGNIN_WINDOW_S / 60);
+    else
+        snprintf(err, errlen,
+                 "Too many failed sign-ins %s. For your safety, sign-in is "
+                 "paused: try again in %d minutes, or ask an administrator "
+                 "to reset your password.",
+                 strcmp(whose, "device") == 0 ? "from this browser"
+                                              : "from your network address",
+                 SIGNIN_WINDOW_S / 60);
     return err;
+}
+
+/* "N attempts left" after a failure, count of max used. */
+static void attempts_left(char *err, size_t errlen, const char *first,
+                          unsigned count, unsigned max)
+{
+    unsigned left = count < max ? max - count : 0;
+
+    snprintf(err, errlen, "%s %u attempt%s left before sign-in is paused.",
+             first, left, left == 1 ? "" : "s");
+}
+
+/* The nonce of device when it is a genuine device cookie of staff_id (in
+ * a), else NULL. */
+static const char *device_nonce(struct store *st, struct arena *a,
+                                const char *device, int64_t staff_id)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char body[80], want[65];
+    long long id = 0;
+    int n = 0;
+
+    if (!device || !*device || strlen(device) >= SESSION_DEVICE_MAX)
+        return NULL;
+    const char *dot = strrchr(device, '.');
+    if (!dot || (size_t)(dot - device) >= sizeof body || strlen(dot + 1) != 64)
+        return NULL;
+    memcpy(body, device, (size_t)(dot - device));
+    body[dot - device] = '\0';
+    if (strncmp(body, "d1.", 3) != 0 || strspn(body + 3, "0123456789") == 0 ||
+        sscanf(body, "d1.%lld.%n", &id, &n) != 1 || n <= 0 || id != staff_id ||
+        strlen(body + n) != 32 || strspn(body + n, hexd) != 32)
+        return NULL;
+    if (totp_key_mac(st, a, body, "device", want) < 0 ||
+        sodium_memcmp(want, dot + 1, 64) != 0)
+        return NULL;
+    return arena_strdup(a, body + n);
+}
+
+int session_device_make(struct store *st, struct arena *a, int64_t staff_id,
+                        char out[SESSION_DEVICE_MAX])
+{
+    unsigned char r[16];
+    char nonce[33], body[80], mac[65];
+
+    staff_crypto_init();
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(nonce, sizeof nonce, r, sizeof r);
+    snprintf(body, sizeof body, "d1.%lld.%s", (long long)staff_id, nonce);
+    if (totp_key_mac(st, a, body, "device", mac) < 0)
+        return -1;
+    snprintf(out, SESSION_DEVICE_MAX, "%s.%s", body, mac);
+    return 0;
+}
+
+int session_device_ok(struct store *st, struct arena *a, const char *device,
+                      int64_t staff_id)
+{
+    return device_nonce(st, a, device, staff_id) != NULL;
+}
+
+/* The counter a sign-in of account email (staff_id, 0 when unknown) from
+ * a browser with device counts against: the device's when genuine, else
+ * the account's. *max its limit, *whose for limited(). */
+static const char *counter_of(struct store *st, struct arena *a,
+                              const char *email, int64_t staff_id,
+                              const char *device, unsigned *max,
+                              const char **whose)
+{
+    const char *nonce = staff_id ? device_nonce(st, a, device, staff_id) : NULL;
+
+    if (nonce) {
+        *max = SIGNIN_MAX_DEVICE;
+        *whose = "device";
+        return arena_printf(a, "signin:device:%s", nonce);
+    }
+    *max = SIGNIN_MAX_ACCOUNT;
+    *whose = "account";
+    return arena_printf(a, "signin:account:%s", email);
+}
+
+/* Takes one attempt of counter key (limit max) before the password or
+ * code is checked, so racing guesses cannot all pass a check made
+ * before any of them counted: 0 with *count the attempts so far, this one
+ * included (a success clears the counter); 1 when none is left; -1 when
+ * the store failed. */
+static int take_attempt(struct store *st, const char *key, int64_t now,
+                        unsigned max, unsigned *count)
+{
+    if (store_rate_peek(st, key, now, SIGNIN_WINDOW_S, count) < 0)
+        return -1;
+    if (*count >= max)
+        return 1;
+    if (store_rate_hit(st, key, now, SIGNIN_WINDOW_S, count) < 0)
+        return -1;
+    return *count > max;
 }
 
 int session_signin(struct store *st, struct arena *a, const char *email,
@@ -111,9 +219,20 @@ int session_signin(struct store *st, struct arena *a, const char *email,
                    char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
                    char *err, size_t errlen)
 {
+    return session_signin_device(st, a, email, password, NULL, ip, now, token,
+                                 who, err, errlen);
+}
+
+int session_signin_device(struct store *st, struct arena *a, const char *email,
+                          const char *password, const char *device,
+                          const char *ip, int64_t now,
+                          char token[SESSION_TOKEN_HEX + 1],
+                          struct desk_actor *who, char *err, size_t errlen)
+{
     char norm[STAFF_EMAIL_MAX + 1], e2[200];
     struct store_staff s;
-    unsigned acct = 0, addr = 0;
+    unsigned count = 0, addr = 0, max;
+    const char *whose;
     int found, ok;
 
     if (staff_crypto_init() < 0)
@@ -133,38 +252,36 @@ int session_signin(struct store *st, struct arena *a, const char *email,
                  "and its password.");
         return SESSION_BAD;
     }
-    const char *kacct = arena_printf(a, "signin:account:%s", norm);
     const char *kaddr = arena_printf(a, "signin:address:%s", ip ? ip : "");
-    if (store_rate_peek(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
-        store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+    if (store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
         return SESSION_ERROR;
-    if (acct >= SIGNIN_MAX_ACCOUNT) {
-        limited(err, errlen, "for this account");
-        return SESSION_LIMITED;
-    }
     if (addr >= SIGNIN_MAX_ADDRESS) {
-        limited(err, errlen, "from your network address");
+        limited(err, errlen, "address");
         return SESSION_LIMITED;
     }
     int rc = store_staff_get_by_email(st, a, norm, &s);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return SESSION_ERROR;
     found = rc == STORE_OK;
+    const char *kcount =
+        counter_of(st, a, norm, found ? s.id : 0, device, &max, &whose);
+    int lim = take_attempt(st, kcount, now, max, &count);
+    if (lim < 0)
+        return SESSION_ERROR;
+    if (lim) {
+        limited(err, errlen, whose);
+        return SESSION_LIMITED;
+    }
     ok = staff_check_password(found ? s.password_hash : dummy_hash, password);
     if (!found || !ok || s.disabled || actor_of(&s, who) < 0) {
-        if (store_rate_hit(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
-            store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+        if (store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
             return SESSION_ERROR;
         if (found && ok && s.disabled)
             snprintf(err, errlen,
                      "This account is disabled. Ask an "
                      "administrator to enable it.");
         else
-            snprintf(err, errlen,
-                     "Wrong email or password. %u attempt%s left before "
-                     "sign-in is paused.",
-                     acct < SIGNIN_MAX_ACCOUNT ? SIGNIN_MAX_ACCOUNT - acct : 0,
-                     SIGNIN_MAX_ACCOUNT - acct == 1 ? "" : "s");
+            attempts_left(err, errlen, "Wrong email or password.", count, max);
         return SESSION_BAD;
     }
     int totp = totp_enabled(st, a, s.id);
@@ -172,7 +289,7 @@ int session_signin(struct store *st, struct arena *a, const char *email,
         return SESSION_ERROR;
     if (totp)
         return SESSION_TOTP; /* the count is cleared after the code */
-    store_rate_clear(st, kacct);
+    store_rate_clear(st, kcount);
     return open_session(st, s.id, now, token);
 }
 
@@ -181,11 +298,22 @@ int session_signin_code(struct store *st, struct arena *a, const char *pending,
                         int64_t now, char token[SESSION_TOKEN_HEX + 1],
                         struct desk_actor *who, char *err, size_t errlen)
 {
+    return session_signin_code_device(st, a, pending, bind, code, NULL, ip, now,
+                                      token, who, err, errlen);
+}
+
+int session_signin_code_device(struct store *st, struct arena *a,
+                               const char *pending, const char *bind,
+                               const char *code, const char *device,
+                               const char *ip, int64_t now,
+                               char token[SESSION_TOKEN_HEX + 1],
+                               struct desk_actor *who, char *err, size_t errlen)
+{
     struct store_staff s;
     struct store_staff_totp t;
-    const char *nonce;
+    const char *nonce, *whose;
     int64_t id, step;
-    unsigned acct = 0, addr = 0, uses = 0;
+    unsigned count = 0, addr = 0, uses = 0, max;
 
     if (totp_pending_check(st, a, pending, bind, now, &id, &nonce) < 0 ||
         store_staff_get(st, a, id, &s) != STORE_OK || s.disabled ||
@@ -196,35 +324,34 @@ int session_signin_code(struct store *st, struct arena *a, const char *pending,
                  TOTP_PENDING_S / 60);
         return SESSION_STALE;
     }
-    const char *kacct = arena_printf(a, "signin:account:%s", s.email);
+    const char *kcount = counter_of(st, a, s.email, id, device, &max, &whose);
     const char *kaddr = arena_printf(a, "signin:address:%s", ip ? ip : "");
     const char *kused = arena_printf(a, "signin:pending:%s", nonce);
-    if (store_rate_peek(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
-        store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0 ||
+    if (store_rate_peek(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0 ||
         store_rate_peek(st, kused, now, TOTP_PENDING_S, &uses) < 0)
         return SESSION_ERROR;
     if (uses > 0)
         goto used;
-    if (acct >= SIGNIN_MAX_ACCOUNT) {
-        limited(err, errlen, "for this account");
+    if (addr >= SIGNIN_MAX_ADDRESS) {
+        limited(err, errlen, "address");
         return SESSION_LIMITED;
     }
-    if (addr >= SIGNIN_MAX_ADDRESS) {
-        limited(err, errlen, "from your network address");
+    int lim = take_attempt(st, kcount, now, max, &count);
+    if (lim < 0)
+        return SESSION_ERROR;
+    if (lim) {
+        limited(err, errlen, whose);
         return SESSION_LIMITED;
     }
     if (store_staff_totp_get(st, a, id, &t) != STORE_OK)
         return SESSION_ERROR;
     if (totp_verify(t.secret, code, now, t.last_step, &step) < 0) {
-        if (store_rate_hit(st, kacct, now, SIGNIN_WINDOW_S, &acct) < 0 ||
-            store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
+        if (store_rate_hit(st, kaddr, now, SIGNIN_WINDOW_S, &addr) < 0)
             return SESSION_ERROR;
-        snprintf(err, errlen,
-                 "Wrong or already used code: enter the current 6-digit "
-                 "code from your authenticator app. %u attempt%s left "
-                 "before sign-in is paused.",
-                 acct < SIGNIN_MAX_ACCOUNT ? SIGNIN_MAX_ACCOUNT - acct : 0,
-                 SIGNIN_MAX_ACCOUNT - acct == 1 ? "" : "s");
+        attempts_left(err, errlen,
+                      "Wrong or already used code: enter the current "
+                      "6-digit code from your authenticator app.",
+                      count, max);
         return SESSION_BAD;
     }
     /* single use (atomic: of two racing requests one counts 2); the
@@ -241,7 +368,7 @@ int session_signin_code(struct store *st, struct arena *a, const char *pending,
     }
     if (rc != STORE_OK)
         return SESSION_ERROR;
-    store_rate_clear(st, kacct);
+    store_rate_clear(st, kcount);
     return open_session(st, id, now, token);
 used:
     snprintf(err, errlen, "This sign-in was already used. Sign in again.");

@@ -13,7 +13,22 @@
  * Failed sign-ins are counted per account and per network address in the
  * store (shared by every node) over a SIGNIN_WINDOW_S window; past the
  * limit, sign-in is refused with a message saying when to retry, even with
- * the right password.
+ * the right password. The account's count is taken before the password
+ * is checked (racing guesses cannot overshoot it) and cleared by a
+ * success, so a right password waiting for its code counts as one; the
+ * address's counts failures only (a newsroom shares one address).
+ * Device cookies (OWASP "device cookies") keep credential stuffing from
+ * locking out the owner: every successful sign-in gives the browser a
+ * token "d1.<staff id>.<nonce>.<mac>" (MAC: totp_key_mac, the site's
+ * sign-in key, so nothing is stored and every node can check it). A
+ * browser that presents a genuine one for the account it signs in to is
+ * not subject to the account's pause; it has its own small counter
+ * (SIGNIN_MAX_DEVICE, keyed by the nonce) so a stolen cookie does not buy
+ * unlimited guesses. The per-address counter applies to everybody. The
+ * address is the socket peer (http_req_client_ip); X-Forwarded-For is not
+ * read, so a forged one changes nothing.
+ * Session fixation: a session token is always made fresh at sign-in
+ * (open_session); nothing a browser sends beforehand becomes one.
  * With TOTP on (content/totp.h), the right password gives SESSION_TOTP and
  * no session; session_signin_code then takes the code. Wrong codes count
  * as failed sign-ins, and the account's count is cleared only after the
@@ -28,6 +43,7 @@
 #include <stdint.h>
 
 #include "content/staff.h"
+#include "core/bounds.h" /* SIGNIN_* */
 
 struct arena;
 struct store;
@@ -35,10 +51,7 @@ struct store;
 #define SESSION_TOKEN_HEX 64          /* hex digits of a token */
 #define SESSION_IDLE_S (12 * 3600)    /* ends after this long unused */
 #define SESSION_MAX_S (7 * 24 * 3600) /* ends this long after sign-in */
-#define SESSION_TOUCH_S 60        /* last_seen_at written at most this often */
-#define SIGNIN_WINDOW_S (15 * 60) /* failures counted over this window */
-#define SIGNIN_MAX_ACCOUNT 5      /* failures per account per window */
-#define SIGNIN_MAX_ADDRESS 20     /* failures per address per window */
+#define SESSION_TOUCH_S 60 /* last_seen_at written at most this often */
 #define STAFF_LINK_TTL_S (72 * 3600) /* invitation / reset link lifetime */
 
 /* The person a request acts for, as the desk's rules need it. */
@@ -71,6 +84,27 @@ int session_signin(struct store *st, struct arena *a, const char *email,
                    char token[SESSION_TOKEN_HEX + 1], struct desk_actor *who,
                    char *err, size_t errlen);
 
+#define SESSION_DEVICE_MAX 160 /* characters of a device cookie, NUL too */
+
+/* session_signin for a browser that sent device, its device cookie (NULL
+ * or "" for none): when device is genuine and names the account, the
+ * account-wide pause does not apply and failures count against the device
+ * (SIGNIN_MAX_DEVICE) instead; otherwise as session_signin. */
+int session_signin_device(struct store *st, struct arena *a, const char *email,
+                          const char *password, const char *device,
+                          const char *ip, int64_t now,
+                          char token[SESSION_TOKEN_HEX + 1],
+                          struct desk_actor *who, char *err, size_t errlen);
+
+/* A new device cookie for staff_id into out (to send after a successful
+ * sign-in). 0, or -1 when the site key cannot be read (logged). */
+int session_device_make(struct store *st, struct arena *a, int64_t staff_id,
+                        char out[SESSION_DEVICE_MAX]);
+/* 1 when device (may be NULL) is a genuine device cookie of staff_id, 0
+ * when not (forged, malformed, another account's). */
+int session_device_ok(struct store *st, struct arena *a, const char *device,
+                      int64_t staff_id);
+
 /* The second step for an account with TOTP: pending is the token that
  * totp_pending_make gave after the password, bind the browser's sign-in
  * form token, code what the person typed. SESSION_OK with token and *who
@@ -82,6 +116,15 @@ int session_signin_code(struct store *st, struct arena *a, const char *pending,
                         const char *bind, const char *code, const char *ip,
                         int64_t now, char token[SESSION_TOKEN_HEX + 1],
                         struct desk_actor *who, char *err, size_t errlen);
+/* session_signin_code with the browser's device cookie (NULL for none),
+ * counted as session_signin_device counts it. */
+int session_signin_code_device(struct store *st, struct arena *a,
+                               const char *pending, const char *bind,
+                               const char *code, const char *device,
+                               const char *ip, int64_t now,
+                               char token[SESSION_TOKEN_HEX + 1],
+                               struct desk_actor *who, char *err,
+                               size_t errlen);
 
 /* Checks the cookie token at now: SESSION_OK and *who filled when it names
  * a live session of an enabled account (last use noted); SESSION_BAD when

@@ -205,6 +205,19 @@ int totp_enabled(struct store *st, struct arena *a, int64_t staff_id)
     return t.secret != NULL;
 }
 
+int totp_reset(struct store *st, struct arena *a, int64_t staff_id)
+{
+    struct store_staff_totp t;
+
+    if (store_staff_totp_get(st, a, staff_id, &t) != STORE_OK)
+        return -1;
+    if (!t.secret)
+        return 0;
+    return store_staff_totp_set(st, staff_id, NULL, t.last_step) == STORE_OK
+               ? 1
+               : -1;
+}
+
 /* The site's MAC key for pending tokens, made once (any node). */
 static int pending_key(struct store *st, struct arena *a,
                        unsigned char key[crypto_generichash_KEYBYTES])
@@ -240,6 +253,18 @@ static void pending_mac(const unsigned char *key, const char *body,
     crypto_generichash_update(&s, (const unsigned char *)bind, strlen(bind));
     crypto_generichash_final(&s, h, sizeof h);
     sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+int totp_key_mac(struct store *st, struct arena *a, const char *body,
+                 const char *purpose, char out[65])
+{
+    unsigned char key[crypto_generichash_KEYBYTES];
+
+    if (!body || !purpose || pending_key(st, a, key) < 0)
+        return -1;
+    /* "purpose:" first, so no pending token (digits first) collides */
+    pending_mac(key, arena_printf(a, "%s:%s", purpose, body), "", out);
+    return 0;
 }
 
 int totp_pending_make(struct store *st, struct arena *a, int64_t staff_id,

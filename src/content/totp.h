@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bounds.h" /* TOTP_DRIFT, TOTP_PENDING_S */
+
 struct arena;
 struct store;
 
@@ -29,8 +31,6 @@ struct store;
 #define TOTP_SECRET_B32 32   /* base32 letters of a secret */
 #define TOTP_STEP_S 30       /* RFC 6238 X */
 #define TOTP_DIGITS 6
-#define TOTP_DRIFT 1         /* steps accepted either side of now */
-#define TOTP_PENDING_S 300   /* the code form lasts this long */
 #define TOTP_PENDING_MAX 160 /* characters of a pending token, NUL included */
 #define TOTP_REQUIRED_SETTING "require_totp_admin" /* "on" or unset */
 #define TOTP_KEY_SETTING "totp_pending_key"        /* site MAC key, 64 hex */
@@ -71,11 +71,25 @@ int totp_required_set(struct store *st, int on);
 /* 1 when staff_id has TOTP on, 0 when not, -1 when the store failed. */
 int totp_enabled(struct store *st, struct arena *a, int64_t staff_id);
 
+/* Removes the sign-in codes of staff_id (a lost authenticator): TOTP off,
+ * so the person signs in with the password alone and can set up a new
+ * device. The last used step is kept (no old code works again). 1 when
+ * codes were on, 0 when they were off, -1 when there is no such account
+ * or the store failed (logged). Auditing is the caller's. */
+int totp_reset(struct store *st, struct arena *a, int64_t staff_id);
+
 /* A pending sign-in token for staff_id, bound to the browser's sign-in
  * form token bind, valid until now + TOTP_PENDING_S; into out. 0 or -1. */
 int totp_pending_make(struct store *st, struct arena *a, int64_t staff_id,
                       const char *bind, int64_t now,
                       char out[TOTP_PENDING_MAX]);
+/* The keyed BLAKE2b (the site's sign-in key, TOTP_KEY_SETTING) of body
+ * and purpose, as 64 hex digits and a NUL into out: for tokens the site
+ * alone can make (the device cookie of content/session.h). 0, or -1 when
+ * the key cannot be read (logged). */
+int totp_key_mac(struct store *st, struct arena *a, const char *body,
+                 const char *purpose, char out[65]);
+
 /* Checks a pending token: 0 with *staff_id and *nonce (in a; for making
  * it single-use) when genuine, bound to bind and unexpired at now; -1. */
 int totp_pending_check(struct store *st, struct arena *a, const char *token,

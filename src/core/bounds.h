@@ -28,6 +28,11 @@
 #define BOUND_QUERY_PARAMS 32   /* query-string parameters kept */
 #define BOUND_FORM_FIELDS 256   /* form fields kept from one body */
 #define BOUND_CONN_MEMORY 32768 /* MHD memory per connection, bytes */
+/* Graceful stop (SIGTERM, docs/shutdown.md): seconds in-flight requests
+ * get to finish once the server stops accepting, and job workers get to
+ * finish their job; what still runs then is cut (requests) or handed back
+ * (jobs) and the process exits anyway. */
+#define BOUND_DRAIN_S 10
 
 /* Live streams (Server-Sent Events, src/http/sse.c; docs/live.md) */
 #define BOUND_SSE_STREAMS 15000 /* open streams per hub; 503 past it */
@@ -78,6 +83,17 @@
 #define FEED_PAGE 20             /* updates on one /news-feed/ page */
 #define FEED_SYNDICATED 50       /* updates in the JSON Feed and the RSS feed */
 #define FEED_DIGITS 18           /* most digits of an update id or ?before= */
+
+/* desk sign-in (content/session.h, content/totp.h; docs/desk.md) */
+#define SIGNIN_WINDOW_S (15 * 60) /* failures counted over this window */
+/* failures per account per window from browsers without the account's
+ * device cookie; past it those browsers are paused, the owner's are not */
+#define SIGNIN_MAX_ACCOUNT 5
+#define SIGNIN_MAX_DEVICE 5   /* failures per device cookie per window */
+#define SIGNIN_MAX_ADDRESS 20 /* failures per network address per window */
+#define SIGNIN_DEVICE_S (400 * 24 * 3600) /* device cookie lifetime */
+#define TOTP_PENDING_S 300 /* the sign-in code form lasts this long */
+#define TOTP_DRIFT 1       /* 30-second steps accepted either side of now */
 
 /* templates */
 #define BOUND_TMPL_DEPTH 64 /* nested sections/partials before refusing */

@@ -151,6 +151,16 @@ void http_server_stats(struct http_server *srv, struct http_stats *out);
  * (waiting for running handlers to return) and frees the server. NULL is
  * fine. */
 void http_server_stop(struct http_server *srv);
+/*
+ * Stops gracefully (SIGTERM; docs/shutdown.md): stops accepting at once
+ * (the listening socket is closed, so new connections are refused), ends
+ * every live stream, closes idle keep-alive connections, and lets the
+ * requests in flight finish for up to drain_s seconds, closing each
+ * connection once its response is sent. Then stops as http_server_stop()
+ * (what still runs is cut) and frees the server. Logs one line with what
+ * finished and what was cut; returns the number cut. NULL is ignored.
+ */
+unsigned http_server_drain(struct http_server *srv, unsigned drain_s);
 
 /* ---- the request (valid until the response is sent) ---- */
 

@@ -146,6 +146,15 @@ struct stat_block {
     _Atomic uint64_t bytes_out;                   /* body bytes sent */
 };
 
+/* One open connection, as the graceful stop sees it (server.c). */
+struct http_conn {
+    struct http_conn *prev, *next; /* the server's list (conns_lock) */
+    int fd;                        /* its socket (MHD closes it) */
+    atomic_int busy;               /* 1 from the request line until the
+                                      request is answered or lost */
+    int closing;                   /* 1 once the drain shut it down */
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;  /* running daemon */
     struct http_config cfg;     /* copy of the caller's config */
@@ -155,6 +164,9 @@ struct http_server {
     pthread_mutex_t stats_lock; /* guards stats (the list) */
     struct stat_block *stats;   /* every thread's block */
     atomic_uint sse_open;       /* live streams open now */
+    pthread_mutex_t conns_lock; /* guards conns and each one's closing */
+    struct http_conn *conns;    /* open connections (list head) or NULL */
+    atomic_int draining;        /* 1 once http_server_drain began */
 };
 
 /* A response header the handler asked for, kept until the response is

@@ -40,6 +40,19 @@
  * finished stream back to sse.c, and http_server_stop() ends every stream
  * before MHD_stop_daemon() (which must not find a suspended connection).
  *
+ * Graceful stop (http_server_drain, docs/shutdown.md): MHD tells us of
+ * every connection opened and closed (MHD_OPTION_NOTIFY_CONNECTION); we
+ * keep them in a list with a busy flag, set from the request line
+ * (uri_logged) until request_done() (an atomic: the request path takes no
+ * lock unless the server is draining). Draining quiesces the daemon and
+ * closes the listening socket (new connections are refused), ends the
+ * live streams, then every short while shuts down the socket of each
+ * connection that is not busy (idle keep-alive, or one whose response
+ * just went out), so MHD closes it. Once the list is empty, or the bound
+ * has passed, MHD_stop_daemon() closes whatever is left. A connection's
+ * socket is only touched under conns_lock while it is in the list, and
+ * MHD reports it closed (and leaves the list) before closing the socket.
+ *
  * Figures for /metrics: request_done() counts each request (status class,
  * latency bucket, bytes) into a block that belongs to the calling thread
  * and is written by it alone (relaxed atomic stores, no lock, no shared
@@ -194,10 +207,80 @@ static void req_free(struct http_req *req)
     arena_release(&a);
 }
 
+/* Marks conn's entry in the server's list busy (1) or idle (0); an idle
+ * connection of a draining server is shut down (MHD then closes it). */
+static void conn_busy(struct http_server *srv, struct MHD_Connection *conn,
+                      int busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct http_conn *c = ci ? ci->socket_context : NULL;
+
+    if (!c)
+        return;
+    /* no lock on the request path: the drain reads busy after it set
+     * draining, and we read draining after we cleared busy, so one of
+     * the two sees the other (sequentially consistent atomics) */
+    atomic_store(&c->busy, busy);
+    if (busy || !atomic_load(&srv->draining))
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (!c->closing) {
+        c->closing = 1;
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: keeps the list of open connections. */
+static void conn_notify(void *cls, struct MHD_Connection *conn,
+                        void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    struct http_conn *c = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = calloc(1, sizeof *c);
+        if (!c) {
+            fputs("out of memory\n", stderr);
+            abort();
+        }
+        c->fd = ci ? ci->connect_fd : -1;
+        pthread_mutex_lock(&srv->conns_lock);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        /* accepted just before the listener closed: nothing to finish */
+        if (atomic_load(&srv->draining) && c->fd >= 0) {
+            c->closing = 1;
+            shutdown(c->fd, SHUT_RDWR);
+        }
+        pthread_mutex_unlock(&srv->conns_lock);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&srv->conns_lock);
+    *socket_context = NULL;
+    free(c);
+}
+
 /* MHD_OPTION_URI_LOG_CALLBACK: the raw target, before MHD touches it. */
 static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)conn;
+    conn_busy(cls, conn, 1);
     return req_new(cls, uri);
 }
 
@@ -657,7 +740,6 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct timespec t1;
     long long us;
 
-    (void)conn;
     (void)toe;
     if (!req)
         return;
@@ -679,6 +761,7 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                  req->bytes_out, us);
     }
     req_free(req);
+    conn_busy(srv, conn, 0);
 }
 
 /* MHD_OPTION_EXTERNAL_LOGGER: MHD's diagnostics into our log. What a
@@ -909,7 +992,9 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
     srv->sse = http_sse_srv_new();
     srv->id = atomic_fetch_add(&next_server_id, 1);
     pthread_mutex_init(&srv->stats_lock, NULL);
+    pthread_mutex_init(&srv->conns_lock, NULL);
     atomic_init(&srv->sse_open, 0);
+    atomic_init(&srv->draining, 0);
     conns = connection_limit();
     per_ip =
         BOUND_CONNECTIONS_PER_IP < conns ? BOUND_CONNECTIONS_PER_IP : conns;
@@ -929,6 +1014,7 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
         per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BOUND_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logged, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
         /* SIGPIPE is ignored above: MHD may use sendfile() */
         MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
@@ -937,6 +1023,7 @@ struct http_server *http_server_start(const struct http_config *cfg, char *err,
         close(fd);
         http_sse_srv_free(srv->sse);
         pthread_mutex_destroy(&srv->stats_lock);
+        pthread_mutex_destroy(&srv->conns_lock);
         free(srv);
         srv = NULL;
     }
@@ -963,5 +1050,65 @@ void http_server_stop(struct http_server *srv)
         free(b);
     }
     pthread_mutex_destroy(&srv->stats_lock);
+    pthread_mutex_destroy(&srv->conns_lock);
     free(srv);
+}
+
+/* Shuts down the idle connections of a draining srv; *open gets how many
+ * connections remain, *busy how many of them have a request in flight. */
+static void close_idle(struct http_server *srv, unsigned *open, unsigned *busy)
+{
+    *open = *busy = 0;
+    pthread_mutex_lock(&srv->conns_lock);
+    for (struct http_conn *c = srv->conns; c; c = c->next) {
+        (*open)++;
+        if (atomic_load(&c->busy)) {
+            (*busy)++;
+        } else if (!c->closing && c->fd >= 0) {
+            c->closing = 1;
+            shutdown(c->fd, SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+unsigned http_server_drain(struct http_server *srv, unsigned drain_s)
+{
+    const struct timespec pause = {0, 20 * 1000000L}; /* 20 ms */
+    struct timespec t0, t;
+    unsigned open = 0, busy = 0, first_busy;
+    long long ms = 0;
+    MHD_socket lfd;
+
+    if (!srv)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* stop accepting: MHD hands the listening socket back; closing it
+     * makes new connections fail at once instead of queueing */
+    lfd = MHD_quiesce_daemon(srv->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    else
+        log_warn("cannot stop accepting connections: closing them all");
+    atomic_store(&srv->draining, 1);
+    http_sse_srv_stop(srv->sse); /* live streams end now, not at the bound */
+    close_idle(srv, &open, &first_busy);
+    while (open > 0) {
+        nanosleep(&pause, NULL);
+        close_idle(srv, &open, &busy);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        ms = (long long)(t.tv_sec - t0.tv_sec) * 1000 +
+             (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= (long long)drain_s * 1000)
+            break;
+    }
+    if (open > 0)
+        log_warn("http: stopped after %u s with %u request%s still in "
+                 "flight: cut",
+                 drain_s, busy, busy == 1 ? "" : "s");
+    else
+        log_info("http: stopped in %lld ms, %u request%s in flight finished",
+                 ms, first_busy, first_busy == 1 ? "" : "s");
+    http_server_stop(srv);
+    return open > 0 ? busy : 0;
 }

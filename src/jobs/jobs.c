@@ -19,9 +19,15 @@
  * - Exactly once: a claim marks the row running with a lease (lease_until);
  *   no other worker, in any process on any node, takes it while the lease
  *   holds (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED).
- *   A worker that dies leaves the lease to run out; then the job is taken
- *   again. So a handler must finish well within lease_s, and one that may
- *   be interrupted must be safe to run twice (publish_due is).
+ *   Leases are short (JOB_LEASE_S): while a handler runs, the heartbeat
+ *   thread renews its worker's claim every quarter lease
+ *   (store_job_extend, which only succeeds for the claim still held). A
+ *   worker that dies stops renewing; within one lease the job is taken
+ *   again, however long it runs. Before recording an outcome a worker
+ *   renews once more: if its claim was lost (it stalled past its lease and
+ *   another worker took the job) it records nothing, so a job is never
+ *   marked done over another's claim. A handler that may be interrupted
+ *   must be safe to run twice (publish_due and narrate are).
  * - Retries: a handler says done, retry or failed. A retry is queued again
  *   at now + JOB_BACKOFF_S * 2^(attempts-1) (capped); after max_attempts
  *   it becomes failed. Every retry and failure is logged on one line.
@@ -30,7 +36,12 @@
  *   one pending at a time across all of them. It also deletes finished
  *   jobs older than JOB_PRUNE_AGE_S once an hour.
  * - Stopping: a flag and a broadcast; each worker finishes the job it is
- *   running, then exits; job_runner_stop() joins them.
+ *   running (long ones see job_runner_stopping() and return JOB_RETRY,
+ *   which hands the job back without backoff), then exits. The heartbeat
+ *   keeps renewing until the last worker is out. job_runner_stop() waits
+ *   BOUND_DRAIN_S for that; a job still running then is handed back
+ *   (queued again at once) and the process exits, since the store cannot
+ *   be closed under a running handler.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +53,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/bounds.h"
 #include "core/log.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
@@ -57,19 +69,33 @@ const struct job_kind job_kinds[] = {
 };
 const size_t job_nkinds = sizeof job_kinds / sizeof job_kinds[0];
 
+/* A worker's running job, as the heartbeat sees it (guarded by R.mu). */
+struct beat {
+    int64_t id;        /* the job, 0 = the worker is idle */
+    const char *kind;  /* its kind (static, from the kinds table) */
+    unsigned attempts; /* the claim, store_job.attempts */
+    unsigned lease_s;  /* each renewal sets lease_until = now + this */
+    int64_t next;      /* renew at this time (seconds), or later */
+};
+
 /* The one runner of the process. */
 static struct {
-    pthread_mutex_t mu;           /* guards stopping and the cond */
-    pthread_cond_t cond;          /* idle workers and ticker wait here */
+    pthread_mutex_t mu;           /* guards stopping, beats, live, cond */
+    pthread_cond_t cond;          /* idle workers and ticker wait here;
+                                     stop waits here for workers to end */
     int running;                  /* 1 between start and stop */
     int stopping;                 /* 1 once stop began */
+    struct timespec stop_until;   /* when stop hands back what still runs */
     struct store *st;             /* the queue */
     const struct job_kind *kinds; /* handled kinds */
     size_t nkinds;                /* entries in kinds */
     unsigned tick_ms;             /* ticker period, 0 = no ticker */
     char site_dir[1024];          /* the site's folder, or "" */
-    pthread_t threads[JOB_THREADS_MAX + 1]; /* workers, then the ticker */
+    pthread_t threads[JOB_THREADS_MAX + 2]; /* workers, heartbeat, ticker */
     unsigned nthreads;                      /* threads started */
+    unsigned nworkers;                      /* of which workers */
+    unsigned live;                          /* workers not yet returned */
+    struct beat beats[JOB_THREADS_MAX];     /* by worker */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 unsigned job_backoff(unsigned attempts)
@@ -90,8 +116,80 @@ static const struct job_kind *kind_find(const struct job_kind *kinds,
     return NULL;
 }
 
-int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
-                int64_t now)
+/* The lease of kind k: NEWSROOM_JOB_LEASE_S when set (2 to 3600), else
+ * the kind's own. */
+static unsigned lease_of(const struct job_kind *k)
+{
+    const char *s = getenv("NEWSROOM_JOB_LEASE_S");
+    long v = s ? strtol(s, NULL, 10) : 0;
+
+    return v >= 2 && v <= 3600 ? (unsigned)v : k->lease_s;
+}
+
+/* Seconds between two renewals of a lease_s claim. */
+static unsigned beat_period(unsigned lease_s)
+{
+    return lease_s >= 8 ? lease_s / 4 : 1;
+}
+
+/* Shows slot's job to the heartbeat (job NULL: the worker is idle). */
+static void beat_set(struct beat *slot, const struct store_job *job,
+                     const struct job_kind *k)
+{
+    if (!slot)
+        return;
+    pthread_mutex_lock(&R.mu);
+    if (job) {
+        unsigned lease = lease_of(k);
+        slot->kind = k->kind;
+        slot->attempts = job->attempts;
+        slot->lease_s = lease;
+        slot->next = (int64_t)time(NULL) + beat_period(lease);
+        slot->id = job->id;
+    } else {
+        slot->id = 0;
+    }
+    pthread_mutex_unlock(&R.mu);
+}
+
+/* Records res for job (of kind k) claimed at now, while this worker's
+ * claim holds. 0 or -1 (a store failure). */
+static int record(struct store *st, const struct store_job *job,
+                  const struct job_kind *k, int res, const char *err,
+                  int64_t now)
+{
+    int64_t t = (int64_t)time(NULL) > now ? (int64_t)time(NULL) : now;
+    int rc;
+
+    /* renewing proves the claim is still ours, and keeps it ours for
+     * one more lease: long enough to write the outcome */
+    rc = store_job_extend(st, job->id, job->attempts, t + lease_of(k));
+    if (rc == STORE_NOTFOUND) {
+        log_warn("job %lld '%s' lost its claim while running (lease ran "
+                 "out): its outcome is left to the worker that took it",
+                 (long long)job->id, job->kind);
+        return 0;
+    }
+    if (rc != 0)
+        return -1;
+    if (res == JOB_RETRY && job_runner_stopping()) {
+        log_info("job %lld '%s' handed back at shutdown", (long long)job->id,
+                 job->kind);
+        rc = store_job_retry(st, job->id, t, *err ? err : "handed back");
+    } else if (res == JOB_DONE) {
+        rc = store_job_done(st, job->id);
+    } else if (res == JOB_RETRY) {
+        rc = store_job_retry(st, job->id, now + job_backoff(job->attempts),
+                             *err ? err : NULL);
+    } else {
+        rc = store_job_fail(st, job->id, *err ? err : NULL);
+    }
+    return rc != 0 ? -1 : 0;
+}
+
+/* job_run_one for a worker with heartbeat slot (NULL: none). */
+static int run_one(struct store *st, const struct job_kind *kinds,
+                   size_t nkinds, int64_t now, struct beat *slot)
 {
     const char *names[STORE_JOB_KINDS_MAX];
     const struct job_kind *k;
@@ -105,18 +203,21 @@ int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
         return -1;
     for (size_t i = 0; i < nkinds; i++) {
         names[i] = kinds[i].kind;
-        if (kinds[i].lease_s > lease)
-            lease = kinds[i].lease_s;
+        if (lease_of(&kinds[i]) > lease)
+            lease = lease_of(&kinds[i]);
     }
     arena_init(&a);
-    /* claim with the longest lease, then narrow it to the kind's: the
-     * kind is only known once the row is read */
+    /* claim with the longest lease; the heartbeat renews it with the
+     * kind's: the kind is only known once the row is read */
     rc = store_job_claim(st, &a, names, nkinds, now, lease, &job);
     if (rc != 0)
         goto out;
     k = kind_find(kinds, nkinds, job.kind);
+    beat_set(slot, &job, k);
     res = k->run(st, &a, &job, err, sizeof err);
-    if (res == JOB_RETRY && job.attempts >= k->max_attempts) {
+    if (res == JOB_RETRY && job_runner_stopping()) {
+        /* handed back in record(): not an attempt that failed */
+    } else if (res == JOB_RETRY && job.attempts >= k->max_attempts) {
         res = JOB_FAILED;
         log_warn("job %lld '%s' failed after %u attempts: %s",
                  (long long)job.id, job.kind, job.attempts,
@@ -129,18 +230,17 @@ int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
         log_warn("job %lld '%s' failed: %s", (long long)job.id, job.kind,
                  *err ? err : "no reason given");
     }
-    if (res == JOB_DONE)
-        rc = store_job_done(st, job.id);
-    else if (res == JOB_RETRY)
-        rc = store_job_retry(st, job.id, now + job_backoff(job.attempts),
-                             *err ? err : NULL);
-    else
-        rc = store_job_fail(st, job.id, *err ? err : NULL);
-    if (rc != 0)
-        rc = -1;
+    beat_set(slot, NULL, NULL); /* record() renews the claim itself */
+    rc = record(st, &job, k, res, err, now);
 out:
     arena_release(&a);
     return rc;
+}
+
+int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
+                int64_t now)
+{
+    return run_one(st, kinds, nkinds, now, NULL);
 }
 
 /* Sleeps up to ms on the runner's condition; 1 when stopping. */
@@ -179,9 +279,10 @@ static void *worker(void *arg)
     struct job_kind light[STORE_JOB_KINDS_MAX];
     const struct job_kind *kinds = R.kinds;
     size_t nkinds = R.nkinds;
+    unsigned me = (unsigned)(uintptr_t)arg;
 
     /* the first of several workers leaves heavy kinds to the others */
-    if (arg) {
+    if (me == 0 && R.nworkers > 1) {
         nkinds = 0;
         for (size_t i = 0; i < R.nkinds && nkinds < STORE_JOB_KINDS_MAX; i++)
             if (!R.kinds[i].heavy)
@@ -189,12 +290,67 @@ static void *worker(void *arg)
         kinds = light;
     }
     while (!stopping()) {
-        int rc =
-            nkinds ? job_run_one(R.st, kinds, nkinds, (int64_t)time(NULL)) : -1;
+        int rc = nkinds ? run_one(R.st, kinds, nkinds, (int64_t)time(NULL),
+                                  &R.beats[me])
+                        : -1;
         if (rc == 0)
             continue; /* maybe more are due */
         if (nap(JOB_POLL_MS))
             break;
+    }
+    pthread_mutex_lock(&R.mu);
+    R.live--;
+    pthread_cond_broadcast(&R.cond);
+    pthread_mutex_unlock(&R.mu);
+    return NULL;
+}
+
+/* 1 while a worker still runs the job and claim of b (not finished
+ * since the heartbeat copied it). */
+static int still_running(const struct beat *b)
+{
+    int yes = 0;
+
+    pthread_mutex_lock(&R.mu);
+    for (unsigned i = 0; i < R.nworkers; i++)
+        yes |= R.beats[i].id == b->id && R.beats[i].attempts == b->attempts;
+    pthread_mutex_unlock(&R.mu);
+    return yes;
+}
+
+/* Renews the lease of every running job when due, until the runner stops
+ * and its last worker is out. */
+static void *heartbeat(void *arg)
+{
+    struct beat due[JOB_THREADS_MAX];
+    const struct timespec pause = {0, JOB_POLL_MS * 1000000L};
+
+    (void)arg;
+    for (;;) {
+        int64_t now = (int64_t)time(NULL);
+        size_t n = 0;
+
+        pthread_mutex_lock(&R.mu);
+        if (R.stopping && R.live == 0) {
+            pthread_mutex_unlock(&R.mu);
+            break;
+        }
+        for (unsigned i = 0; i < R.nworkers; i++) {
+            struct beat *b = &R.beats[i];
+            if (b->id && b->next <= now) {
+                b->next = now + beat_period(b->lease_s);
+                due[n++] = *b;
+            }
+        }
+        pthread_mutex_unlock(&R.mu);
+        for (size_t i = 0; i < n; i++)
+            if (store_job_extend(R.st, due[i].id, due[i].attempts,
+                                 now + due[i].lease_s) == STORE_NOTFOUND &&
+                still_running(&due[i]))
+                log_warn("job %lld '%s' lost its claim: another worker "
+                         "took it over",
+                         (long long)due[i].id, due[i].kind);
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }
@@ -297,16 +453,32 @@ int job_runner_start_kinds(struct store *st, const struct job_kind *kinds,
     R.nkinds = nkinds;
     R.tick_ms = tick_ms;
     R.nthreads = 0;
+    R.nworkers = threads;
+    R.live = 0;
+    memset(R.beats, 0, sizeof R.beats);
     /* the threads inherit a mask with every signal blocked: SIGINT and
      * SIGTERM go to the main thread's sigwait */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (unsigned i = 0; i < threads + (tick_ms ? 1 : 0); i++) {
-        int e =
-            pthread_create(&R.threads[i], NULL, i < threads ? worker : ticker,
-                           i == 0 && threads > 1 ? &R : NULL);
+    for (unsigned i = 0; i < threads + 1 + (tick_ms ? 1 : 0); i++) {
+        void *(*fn)(void *) = i < threads    ? worker
+                              : i == threads ? heartbeat
+                                             : ticker;
+        int e;
+
+        if (fn == worker) {
+            pthread_mutex_lock(&R.mu);
+            R.live++;
+            pthread_mutex_unlock(&R.mu);
+        }
+        e = pthread_create(&R.threads[i], NULL, fn, (void *)(uintptr_t)i);
         if (e != 0) {
             log_error("cannot start job worker: %s", strerror(e));
+            if (fn == worker) {
+                pthread_mutex_lock(&R.mu);
+                R.live--;
+                pthread_mutex_unlock(&R.mu);
+            }
             rc = -1;
             break;
         }
@@ -347,16 +519,68 @@ void job_runner_wake(void)
     pthread_mutex_unlock(&R.mu);
 }
 
+/* Hands back the jobs still running at the drain bound and exits. */
+static void hand_back_and_exit(void)
+{
+    struct beat left[JOB_THREADS_MAX];
+    int64_t now = (int64_t)time(NULL);
+    size_t n = 0;
+
+    pthread_mutex_lock(&R.mu);
+    for (unsigned i = 0; i < R.nworkers; i++)
+        if (R.beats[i].id)
+            left[n++] = R.beats[i];
+    pthread_mutex_unlock(&R.mu);
+    for (size_t i = 0; i < n; i++) {
+        /* only a claim still ours is handed back */
+        if (store_job_extend(R.st, left[i].id, left[i].attempts,
+                             now + left[i].lease_s) == 0 &&
+            store_job_retry(R.st, left[i].id, now,
+                            "handed back: still running at shutdown") == 0)
+            log_info("job %lld '%s' handed back: still running after %d s",
+                     (long long)left[i].id, left[i].kind, BOUND_DRAIN_S);
+    }
+    log_info("job runner stopped with %zu job%s handed back", n,
+             n == 1 ? "" : "s");
+    fflush(NULL);
+    _exit(0);
+}
+
+/* Sets stopping and its deadline once; R.mu held. */
+static void stop_begin_locked(void)
+{
+    if (!R.running || R.stopping)
+        return;
+    R.stopping = 1;
+    clock_gettime(CLOCK_REALTIME, &R.stop_until);
+    R.stop_until.tv_sec += BOUND_DRAIN_S;
+    pthread_cond_broadcast(&R.cond);
+}
+
+void job_runner_stop_begin(void)
+{
+    pthread_mutex_lock(&R.mu);
+    stop_begin_locked();
+    pthread_mutex_unlock(&R.mu);
+}
+
 void job_runner_stop(void)
 {
+    int late = 0;
+
     pthread_mutex_lock(&R.mu);
     if (!R.running) {
         pthread_mutex_unlock(&R.mu);
         return;
     }
-    R.stopping = 1;
-    pthread_cond_broadcast(&R.cond);
+    stop_begin_locked();
+    while (R.live > 0 && !late)
+        late =
+            pthread_cond_timedwait(&R.cond, &R.mu, &R.stop_until) == ETIMEDOUT;
+    late = R.live > 0;
     pthread_mutex_unlock(&R.mu);
+    if (late)
+        hand_back_and_exit();
     for (unsigned i = 0; i < R.nthreads; i++)
         pthread_join(R.threads[i], NULL);
     R.nthreads = 0;

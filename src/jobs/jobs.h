@@ -23,6 +23,13 @@ struct store_job;
 #define JOB_BACKOFF_MAX_S 3600 /* longest retry delay */
 #define JOB_THREADS_MAX 64     /* workers one runner may start */
 #define JOB_PRUNE_AGE_S 86400  /* finished jobs are deleted after this */
+/* A claim lasts this long unless renewed. While a handler runs, the
+ * runner's heartbeat renews it every quarter lease (store_job_extend), so
+ * a job of a worker that died (kill -9, a node lost) is taken again within
+ * this many seconds, however long the job itself runs. The environment
+ * variable NEWSROOM_JOB_LEASE_S (2 to 3600) overrides it for every kind
+ * (the end-to-end tests use a few seconds). */
+#define JOB_LEASE_S 60
 
 /* What a handler returns. */
 enum job_result {
@@ -41,8 +48,8 @@ struct job_kind {
     const char *kind;      /* the jobs.kind value, "publish_due" */
     job_fn run;            /* does the work */
     unsigned max_attempts; /* after this many, a retry becomes a failure */
-    unsigned lease_s;      /* a claim lasts this long; must exceed the
-                              longest run, or another worker takes over */
+    unsigned lease_s;      /* a claim lasts this long between two
+                              heartbeats (JOB_LEASE_S), seconds */
     int heavy;             /* 1 = minutes of CPU (narration): with more
                               than one worker, the first never takes it,
                               so mail and publishing are never stuck
@@ -64,14 +71,26 @@ int job_runner_start(struct store *st, const char *site_dir, unsigned threads);
 /* The same with another table of kinds (tests); tick 0 = no ticker. */
 int job_runner_start_kinds(struct store *st, const struct job_kind *kinds,
                            size_t nkinds, unsigned threads, unsigned tick_ms);
-/* Stops the runner: wakes the workers, waits for the job each one is
- * running to end, joins them. Safe when none runs. */
+/* Stops the runner: wakes the workers and waits up to BOUND_DRAIN_S
+ * (core/bounds.h) for the job each one is running to end (long ones see
+ * job_runner_stopping() and hand their job back), then joins them. A job
+ * still running at the bound is handed back (queued again at once, for any
+ * worker) and the process exits with status 0 there and then: the store
+ * is in use under the caller. Safe when none runs. */
 void job_runner_stop(void);
+/* Begins the stop without waiting: job_runner_stopping() turns 1 and the
+ * BOUND_DRAIN_S of job_runner_stop() counts from now. Safe when none
+ * runs or a stop already began. */
+void job_runner_stop_begin(void);
 /* Wakes the idle workers now (after enqueueing a job). */
 void job_runner_wake(void);
 
 /* Claims one due job of kinds at time now and runs it: done, retried at
- * now + job_backoff(attempts), or failed (logged). 0 when a job ran,
+ * now + job_backoff(attempts), or failed (logged); a JOB_RETRY while the
+ * runner stops hands the job back (queued at once, no backoff). The
+ * outcome is recorded only while this worker's claim holds
+ * (store_job_extend): a worker that lost its lease leaves the job to the
+ * one that took it over (logged). 0 when a job ran,
  * STORE_NOTFOUND when none was due, -1 on a store failure. Used by the
  * workers; tests call it directly with a chosen now. */
 int job_run_one(struct store *st, const struct job_kind *kinds, size_t nkinds,
@@ -90,8 +109,8 @@ const char *job_mail_key(void);
 
 /* mail_job.c: delivers due outbox rows (newsletter issues, confirmation
  * mail) for up to MAIL_JOB_RUN_S, then ends; the ticker queues it again. */
-#define MAIL_JOB_LEASE_S 600 /* the job's claim; longer than its run */
-#define MAIL_JOB_RUN_S 240   /* one run delivers for at most this long */
+#define MAIL_JOB_LEASE_S JOB_LEASE_S /* the job's claim, heartbeat-renewed */
+#define MAIL_JOB_RUN_S 240 /* one run delivers for at most this long */
 int job_mail_outbox(struct store *st, struct arena *a,
                     const struct store_job *job, char *err, size_t errlen);
 /* Deletes unconfirmed sign-ups older than NL_PURGE_AFTER_S. */
@@ -101,7 +120,7 @@ int job_nl_purge(struct store *st, struct arena *a, const struct store_job *job,
 /* narrate_job.c: makes the audio version of one published post (payload:
  * its id), unless its text, voice and engine are unchanged since the last
  * one (docs/narration.md). */
-#define NARRATE_LEASE_S 1800 /* longer than the longest narration */
+#define NARRATE_LEASE_S JOB_LEASE_S /* renewed while the engine runs */
 struct store_post;
 int job_narrate(struct store *st, struct arena *a, const struct store_job *job,
                 char *err, size_t errlen);

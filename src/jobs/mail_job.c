@@ -19,6 +19,15 @@
  * A subscriber who unsubscribed after the send was queued is skipped (the
  * row is failed with a reason), so no mail reaches them.
  * The pace is at most mail_rate messages a second per run.
+ * An SMTP outage is not the messages' fault: when the server cannot be
+ * reached at all (MAIL_UNREACHABLE) the run stops at once, the rows it
+ * holds go back due in MAIL_PROBE_S (the claim counted one attempt each,
+ * but an unreachable server never fails a row), and MAIL_DOWN_SETTING
+ * records the outage for the desk. While it is set, a run first probes
+ * the server (mail_transport_probe, at most once per MAIL_PROBE_S) and
+ * claims nothing until it answers, so an outage of any length costs a
+ * message at most one attempt and delivery resumes within about
+ * MAIL_PROBE_S (plus one job tick) of the server's return.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -47,6 +56,9 @@
 #define MAIL_MAX_ATTEMPTS 8 /* temporary failures before giving up */
 #define MAIL_BACKOFF_S 60   /* first retry delay; doubles */
 #define MAIL_BACKOFF_MAX_S (6 * 3600)
+/* during an SMTP outage the server is tried this often, seconds
+ * (NEWSROOM_MAIL_PROBE_S, 1..3600, overrides it: for tests) */
+#define MAIL_PROBE_S 30
 
 /* What one run needs. */
 struct run {
@@ -58,7 +70,49 @@ struct run {
     char from_name[256]; /* mail_from (config_mail_from): the fallback */
     char from_addr[256]; /* sender of newsletters that name none */
     unsigned lease_s;
+    unsigned probe_s; /* MAIL_PROBE_S or NEWSROOM_MAIL_PROBE_S */
 };
+
+static unsigned probe_from_env(void)
+{
+    const char *s = getenv("NEWSROOM_MAIL_PROBE_S");
+    long v = s ? strtol(s, NULL, 10) : 0;
+    return v >= 1 && v <= 3600 ? (unsigned)v : MAIL_PROBE_S;
+}
+
+/* The outage on record (MAIL_DOWN_SETTING): 1 with *since and *last
+ * (Unix seconds) while there is one, else 0. */
+static int down_get(struct store *st, struct arena *a, int64_t *since,
+                    int64_t *last)
+{
+    const char *v = store_setting_get(st, a, MAIL_DOWN_SETTING);
+    long long s = 0, l = 0;
+
+    if (!v || sscanf(v, "%lld %lld", &s, &l) != 2 || s <= 0)
+        return 0;
+    *since = s;
+    *last = l;
+    return 1;
+}
+
+/* Records that the server could not be reached just now (why). */
+static void down_note(struct run *r, struct arena *a, const char *why)
+{
+    int64_t since = 0, last = 0, now = (int64_t)time(NULL);
+    char hhmm[16];
+
+    if (!down_get(r->st, a, &since, &last))
+        since = now;
+    store_setting_set(r->st, MAIL_DOWN_SETTING,
+                      arena_printf(a, "%lld %lld %u %.300s", (long long)since,
+                                   (long long)now, r->probe_s, why));
+    time_t t = (time_t)since;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(hhmm, sizeof hhmm, "%H:%M", &tm);
+    log_warn("mail server unreachable since %s UTC (%s); retrying every %u s",
+             hhmm, why, r->probe_s);
+}
 
 static unsigned lease_from_env(void)
 {
@@ -423,8 +477,23 @@ int job_mail_outbox(struct store *st, struct arena *a,
     r.tmpl = load_templates(dir);
     r.host = host_of(a, r.cfg.url);
     r.lease_s = lease_from_env();
+    r.probe_s = probe_from_env();
+    int64_t since = 0, last = 0;
+    if (down_get(st, a, &since, &last)) {
+        int64_t now = (int64_t)time(NULL);
+        if (now - last < (int64_t)r.probe_s) /* not yet time to probe */
+            goto out;
+        if (mail_transport_probe(r.tr, why, sizeof why) != MAIL_SENT) {
+            down_note(&r, a, why);
+            snprintf(err, errlen, "mail server unreachable: %s", why);
+            goto out;
+        }
+        store_setting_set(st, MAIL_DOWN_SETTING, "");
+        log_info("mail server reachable again; delivering");
+    }
     long long gap = 1000000000LL / (r.cfg.mail_rate ? r.cfg.mail_rate : 1);
     long long start = now_ns(), next = start;
+    int stop = 0;
     for (;;) {
         struct arena batch;
         struct store_outbox *o = NULL;
@@ -466,10 +535,23 @@ int job_mail_outbox(struct store *st, struct arena *a,
             int res =
                 mail_deliver(r.tr, from, o[i].email, data, len, e, sizeof e);
             free(data);
+            if (res == MAIL_UNREACHABLE) {
+                /* this row and the rest of the batch wait for the server */
+                int64_t at = (int64_t)time(NULL) + r.probe_s;
+                for (size_t j = i; j < n; j++)
+                    store_outbox_retry(st, o[j].id, at, e);
+                down_note(&r, &batch, e);
+                snprintf(err, errlen, "mail server unreachable: %s", e);
+                stop = 1;
+                break;
+            }
             outcome(&r, &o[i], res, e);
         }
         arena_release(&batch);
+        if (stop)
+            break;
     }
+out:
     tmpl_set_free(r.tmpl);
     mail_transport_free(r.tr);
     return ret;

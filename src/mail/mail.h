@@ -97,21 +97,42 @@ mail_transport_new(const char *smtp_url, const char *user, const char *password,
 /* Closes the connection and frees t. NULL is fine. */
 void mail_transport_free(struct mail_transport *t);
 
-enum mail_result { MAIL_SENT = 0, MAIL_TEMPORARY = -1, MAIL_PERMANENT = -2 };
+enum mail_result {
+    MAIL_SENT = 0,
+    MAIL_TEMPORARY = -1,  /* try this message again later */
+    MAIL_PERMANENT = -2,  /* the message or address is refused: give up */
+    MAIL_UNREACHABLE = -3 /* no server to talk to (not the message's fault) */
+};
+
+/* The setting (store_setting_get) the mail job keeps while the SMTP
+ * server cannot be reached: "SINCE LAST EVERY REASON" (Unix seconds of the
+ * first failure and of the last probe, the probe interval in seconds, a
+ * one-line reason); "" or unset when mail flows. The desk shows it. */
+#define MAIL_DOWN_SETTING "mail_unreachable"
 
 /* Delivers len bytes (from mail_compose) from envelope sender from_addr to
  * to_addr (both already checked). SMTP: 2xx = MAIL_SENT; 5xx on RCPT/DATA =
  * MAIL_PERMANENT (the address or the message is refused: do not retry);
  * 4xx, 5xx at other steps (MAIL FROM, AUTH: a set-up problem, not the
- * recipient's), timeouts (MAIL_TIMEOUT_S), connection and TLS errors =
- * MAIL_TEMPORARY. err says what the server answered
+ * recipient's), timeouts (MAIL_TIMEOUT_S) after the greeting, TLS errors =
+ * MAIL_TEMPORARY; no server at all (the name does not resolve, the
+ * connection is refused or times out, the greeting never comes or refuses
+ * with 4xx/5xx) = MAIL_UNREACHABLE. err says what the server answered
  * ("RCPT TO refused: 550 5.1.1 no such user"); "" on success.
  * Files: writes files_dir/<UTC date>-<message-id made safe>.eml atomically
  * (temp + rename, file 0640; the directory is created 0750), MAIL_SENT, or
- * MAIL_TEMPORARY when the file cannot be written. */
+ * MAIL_UNREACHABLE when the file cannot be written (the folder is full or
+ * read-only: not the message's fault). */
 int mail_deliver(struct mail_transport *t, const char *from_addr,
                  const char *to_addr, const char *data, size_t len, char *err,
                  size_t errlen);
+
+/* Checks that the SMTP server accepts connections now (a TCP connection,
+ * and TLS for smtps://; then closed), without sending any mail: MAIL_SENT
+ * when it does (for files: the mail folder takes a 64 KB file now),
+ * MAIL_UNREACHABLE with a reason in err when not. For the mail job to
+ * probe during an outage. */
+int mail_transport_probe(struct mail_transport *t, char *err, size_t errlen);
 
 /* The file mail_deliver wrote last (files transport), "" if none yet or
  * SMTP. Valid until the next call on t. */

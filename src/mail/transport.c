@@ -12,6 +12,10 @@
  *   refused: permanent) can be told from "5xx to MAIL FROM or AUTH" (our
  *   set-up is wrong: temporary, retry after the operator fixes it). Only the
  *   verb of a command is kept: AUTH lines carry credentials.
+ * - A server that cannot be reached at all (refused, unresolvable, no
+ *   greeting) is MAIL_UNREACHABLE, told apart from a message-level
+ *   failure, so the mail job stops and probes (mail_transport_probe)
+ *   instead of spending every message's attempts on an outage.
  * - The .eml file of a message is named after its Date and Message-ID, so a
  *   retried delivery replaces the file instead of adding a second copy; it
  *   is written to a temporary file and renamed, so a reader never sees half.
@@ -308,12 +312,28 @@ static int deliver_smtp(struct mail_transport *t, const char *from,
         err[0] = '\0';
         return MAIL_SENT;
     }
+    /* no server to talk to: not this message's fault */
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY ||
+        (t->replies == 0 &&
+         (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+          rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR))) {
+        snprintf(err, errlen, "cannot reach the SMTP server: %s%s%s",
+                 curl_easy_strerror(rc), t->curl_err[0] ? ": " : "",
+                 t->curl_err);
+        return MAIL_UNREACHABLE;
+    }
     int code = 0;
     if (t->reply[0] >= '1' && t->reply[0] <= '5' && t->reply[1] >= '0' &&
         t->reply[1] <= '9' && t->reply[2] >= '0' && t->reply[2] <= '9')
         code = (t->reply[0] - '0') * 100 + (t->reply[1] - '0') * 10 +
                (t->reply[2] - '0');
     const char *step = t->data_sent ? "DATA" : t->cmd[0] ? t->cmd : "SMTP";
+    if (code >= 400 && !t->cmd[0]) { /* refused at the greeting (421) */
+        snprintf(err, errlen, "the SMTP server refuses connections: %s",
+                 t->reply);
+        return MAIL_UNREACHABLE;
+    }
     if (code >= 400) {
         snprintf(err, errlen, "%s refused: %s", step, t->reply);
         if (code >= 500 && (t->data_sent || strcmp(t->cmd, "RCPT TO") == 0))
@@ -323,6 +343,35 @@ static int deliver_smtp(struct mail_transport *t, const char *from,
     snprintf(err, errlen, "cannot deliver over SMTP: %s%s%s",
              curl_easy_strerror(rc), t->curl_err[0] ? ": " : "", t->curl_err);
     return MAIL_TEMPORARY;
+}
+
+static int probe_dir(struct mail_transport *t, char *err, size_t errlen);
+
+int mail_transport_probe(struct mail_transport *t, char *err, size_t errlen)
+{
+    CURL *c;
+    CURLcode rc;
+    char cerr[CURL_ERROR_SIZE] = "";
+
+    if (!t->curl)
+        return probe_dir(t, err, errlen);
+    c = curl_easy_duphandle(t->curl);
+    if (!c) {
+        snprintf(err, errlen, "cannot start libcurl");
+        return MAIL_UNREACHABLE;
+    }
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc == CURLE_OK) {
+        err[0] = '\0';
+        return MAIL_SENT;
+    }
+    snprintf(err, errlen, "cannot reach the SMTP server: %s%s%s",
+             curl_easy_strerror(rc), cerr[0] ? ": " : "", cerr);
+    return MAIL_UNREACHABLE;
 }
 
 /* ---- files ---- */
@@ -398,13 +447,65 @@ static void file_date(const char *data, size_t len, char *out, size_t outlen)
     strftime(out, outlen, "%Y%m%d-%H%M%S", &tm);
 }
 
+/* Writes all len bytes of data to fd. 0, or -1 with errno set. */
+static int write_all(int fd, const char *data, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/* Bytes the folder probe writes: about one newsletter message. */
+#define PROBE_BYTES (64 * 1024)
+
+/* The files transport's probe: the mail folder takes a message-sized
+ * file now (written, synced, removed). MAIL_SENT or MAIL_UNREACHABLE. */
+static int probe_dir(struct mail_transport *t, char *err, size_t errlen)
+{
+    static const char zeros[PROBE_BYTES];
+    char tmp[PATH_MAX];
+    int fd, ok;
+
+    if (make_dirs(t->dir, 0750) < 0 ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/.probe-XXXXXX", t->dir) >=
+            sizeof tmp ||
+        (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot write to the mail folder '%s': %s",
+                 t->dir, strerror(errno));
+        return MAIL_UNREACHABLE;
+    }
+    ok = write_all(fd, zeros, sizeof zeros) == 0 && fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    unlink(tmp);
+    if (!ok) {
+        snprintf(err, errlen, "cannot write to the mail folder '%s': %s",
+                 t->dir, strerror(saved));
+        return MAIL_UNREACHABLE;
+    }
+    err[0] = '\0';
+    return MAIL_SENT;
+}
+
+/* Every failure here is the folder's (full, read-only, gone), never the
+ * message's: MAIL_UNREACHABLE, so the job probes instead of spending the
+ * message's attempts. */
 static int deliver_file(struct mail_transport *t, const char *data, size_t len,
                         char *err, size_t errlen)
 {
     char id[MAIL_ID_MAX + 1], safe[121], date[32], tmp[PATH_MAX];
     char path[PATH_MAX];
     size_t o = 0;
-    int fd = -1, rc = MAIL_TEMPORARY;
+    int fd = -1, rc = MAIL_UNREACHABLE;
 
     header_value(data, len, "Message-ID", id, sizeof id);
     for (const char *p = id; *p && o < sizeof safe - 1; p++) {
@@ -422,31 +523,24 @@ static int deliver_file(struct mail_transport *t, const char *data, size_t len,
     if (make_dirs(t->dir, 0750) < 0) {
         snprintf(err, errlen, "cannot create mail directory '%s': %s", t->dir,
                  strerror(errno));
-        return MAIL_TEMPORARY;
+        return MAIL_UNREACHABLE;
     }
     if ((size_t)snprintf(path, sizeof path, "%s/%s-%s.eml", t->dir, date,
                          safe) >= sizeof path ||
         (size_t)snprintf(tmp, sizeof tmp, "%s/.tmp-XXXXXX", t->dir) >=
             sizeof tmp) {
         snprintf(err, errlen, "mail directory path too long");
-        return MAIL_TEMPORARY;
+        return MAIL_UNREACHABLE;
     }
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create a file in '%s': %s", t->dir,
                  strerror(errno));
-        return MAIL_TEMPORARY;
+        return MAIL_UNREACHABLE;
     }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            snprintf(err, errlen, "cannot write '%s': %s", tmp,
-                     strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
+    if (write_all(fd, data, len) < 0) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        goto out;
     }
     if (fchmod(fd, 0640) < 0 || fsync(fd) < 0) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
@@ -462,6 +556,12 @@ static int deliver_file(struct mail_transport *t, const char *data, size_t len,
         snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
                  strerror(errno));
         goto out;
+    }
+    /* the rename itself survives a crash once the directory is synced */
+    int dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     snprintf(t->last_file, sizeof t->last_file, "%s", path);
     err[0] = '\0';

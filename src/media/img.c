@@ -303,6 +303,29 @@ out:
     return ready;
 }
 
+/* Records why a file under the media folders could not be written: a full
+ * or read-only disk in words a journalist can pass on (the path is logged
+ * for the operator), anything else as "cannot VERB 'PATH': reason". */
+static void io_fail(char *err, size_t errlen, const char *verb,
+                    const char *path, int e)
+{
+    if (e == ENOSPC || e == EDQUOT) {
+        log_error("cannot %s '%s': %s", verb, path, strerror(e));
+        snprintf(err, errlen,
+                 "the server's disk is full, so the image was not saved; "
+                 "ask the site's operator to free disk space, then upload "
+                 "it again");
+    } else if (e == EROFS) {
+        log_error("cannot %s '%s': %s", verb, path, strerror(e));
+        snprintf(err, errlen,
+                 "the server's media folder is read-only, so the image was "
+                 "not saved; ask the site's operator to fix it, then upload "
+                 "it again");
+    } else {
+        snprintf(err, errlen, "cannot %s '%s': %s", verb, path, strerror(e));
+    }
+}
+
 /* Records path as created by this import. */
 static void remember(struct written *w, const char *path)
 {
@@ -318,7 +341,7 @@ static int make_dir(struct written *w, const char *dir, mode_t mode, char *err,
     if (mkdir(dir, mode) == 0)
         remember(w, dir);
     else if (errno != EEXIST) {
-        snprintf(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
+        io_fail(err, errlen, "create", dir, errno);
         return -1;
     }
     return 0;
@@ -332,7 +355,7 @@ static int commit(struct written *w, const char *tmp, const char *path,
     int existed = access(path, F_OK) == 0;
 
     if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s': %s", tmp, strerror(errno));
+        io_fail(err, errlen, "rename", tmp, errno);
         unlink(tmp);
         return -1;
     }
@@ -377,7 +400,7 @@ static int write_bytes(const char *tmp, const void *data, size_t len,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        io_fail(err, errlen, "create", tmp, errno);
         return -1;
     }
     while (len > 0) {
@@ -385,8 +408,7 @@ static int write_bytes(const char *tmp, const void *data, size_t len,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            snprintf(err, errlen, "cannot write '%s': %s", tmp,
-                     n < 0 ? strerror(errno) : "short write");
+            io_fail(err, errlen, "write", tmp, n < 0 ? errno : EIO);
             close(fd);
             unlink(tmp);
             return -1;
@@ -395,7 +417,7 @@ static int write_bytes(const char *tmp, const void *data, size_t len,
         len -= (size_t)n;
     }
     if (close(fd) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        io_fail(err, errlen, "write", tmp, errno);
         unlink(tmp);
         return -1;
     }

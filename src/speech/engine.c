@@ -13,6 +13,7 @@
  * with a deadline; at the deadline the whole group gets SIGKILL. Its stdin
  * is a socket so a command that exits early cannot SIGPIPE us.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -696,6 +697,31 @@ out:
 
 /* ---- the public entry ---- */
 
+/* Removes the temporary files (out_path.XXXXXX) a synthesis of the same
+ * file left when its process was killed: one job narrates a file at a
+ * time (the job queue's lease), so any such file is an orphan. */
+static void remove_leftovers(const char *out_path)
+{
+    const char *slash = strrchr(out_path, '/');
+    const char *base = slash ? slash + 1 : out_path;
+    size_t blen = strlen(base);
+    char dir[4096];
+    DIR *d;
+
+    if (slash && (size_t)(slash - out_path) >= sizeof dir)
+        return;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out_path) : 1,
+             slash ? out_path : ".");
+    if (!(d = opendir(dir)))
+        return;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (strlen(de->d_name) == blen + 7 &&
+            strncmp(de->d_name, base, blen) == 0 && de->d_name[blen] == '.')
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+}
+
 int speech_synthesize(const struct speech_opts *o, const char *text,
                       const char *title, const char *out_path,
                       unsigned *duration_ms, char *err, size_t errlen)
@@ -734,6 +760,7 @@ int speech_synthesize(const struct speech_opts *o, const char *text,
     if (!tmp)
         abort();
     snprintf(tmp, n, "%s.XXXXXX", out_path);
+    remove_leftovers(out_path);
     fd = mkstemp(tmp);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));

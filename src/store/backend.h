@@ -121,6 +121,8 @@ struct store_ops {
                      const char *const *kinds, size_t nkinds, int64_t now,
                      unsigned lease_s, struct store_job *out);
     int (*job_done)(struct store *st, int64_t id);
+    int (*job_extend)(struct store *st, int64_t id, unsigned attempts,
+                      int64_t lease_until);
     int (*job_retry)(struct store *st, int64_t id, int64_t run_at,
                      const char *error);
     int (*job_fail)(struct store *st, int64_t id, const char *error);

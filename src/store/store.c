@@ -335,6 +335,26 @@ int store_job_claim(struct store *st, struct arena *a, const char *const *kinds,
     return st->ops->job_claim(st, a, kinds, nkinds, now, lease_s, out);
 }
 
+/* The calling thread's last storage fault (store_last_fault); both
+ * backends set it with store_fault_note(). */
+static _Thread_local enum store_fault last_fault;
+
+enum store_fault store_last_fault(void)
+{
+    return last_fault;
+}
+
+void store_fault_note(enum store_fault f)
+{
+    last_fault = f;
+}
+
+int store_job_extend(struct store *st, int64_t id, unsigned attempts,
+                     int64_t lease_until)
+{
+    return st->ops->job_extend(st, id, attempts, lease_until);
+}
+
 int store_job_done(struct store *st, int64_t id)
 {
     return st->ops->job_done(st, id);

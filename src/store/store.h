@@ -39,6 +39,27 @@ enum store_err {
 /* A short lower-case phrase for an enum store_err value ("not found"). */
 const char *store_strerror(int err);
 
+/* Why the calling thread's last STORE_ERROR happened, when it was the
+ * storage rather than a bug: lets the web layer tell a person what to fix
+ * (docs/faults.md). */
+enum store_fault {
+    STORE_FAULT_NONE,     /* no fault, or a failure of another kind */
+    STORE_FAULT_FULL,     /* the database's disk is full (SQLITE_FULL,
+                             ENOSPC; PostgreSQL 53100) */
+    STORE_FAULT_READONLY, /* the database cannot be written: read-only
+                             file or mount (SQLITE_READONLY; 25006) */
+};
+
+/* The storage fault behind the calling thread's last failed write:
+ * reset to STORE_FAULT_NONE when a write (or store_tx_begin) starts, set
+ * when that write fails because of the storage, left NONE when it fails
+ * for another reason. Thread-local and free to read: read it right after
+ * the call that returned STORE_ERROR (reads do not reset it).
+ * Backends set it with store_fault_note(); callers outside src/store/
+ * never do. */
+enum store_fault store_last_fault(void);
+void store_fault_note(enum store_fault f);
+
 enum store_post_status {
     STORE_POST_DRAFT,     /* not public */
     STORE_POST_SCHEDULED, /* goes public at published_at */
@@ -665,6 +686,15 @@ int store_job_add(struct store *st, const char *kind, const char *payload,
 int store_job_claim(struct store *st, struct arena *a, const char *const *kinds,
                     size_t nkinds, int64_t now, unsigned lease_s,
                     struct store_job *out);
+/* Renews a claim (a worker's heartbeat while its handler runs, and its
+ * check before recording the outcome): sets the lease_until of job id,
+ * provided it is still running under the claim that gave it attempts
+ * (struct store_job.attempts). STORE_NOTFOUND when that claim was lost:
+ * the job is no longer running, or another worker claimed it since (its
+ * attempts moved on); the caller must then leave the job alone. Writes
+ * nothing else and does not move store_version(). */
+int store_job_extend(struct store *st, int64_t id, unsigned attempts,
+                     int64_t lease_until);
 /* Marks a job done. STORE_NOTFOUND without such a job. */
 int store_job_done(struct store *st, int64_t id);
 /* Puts a job back in the queue to run at run_at, noting error (or NULL).

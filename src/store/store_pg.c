@@ -410,6 +410,12 @@ int pg_fail(struct store_pg_conn *c, const PGresult *res, const char *what)
 
     if (state && strcmp(state, "23505") == 0)
         return STORE_CONFLICT;
+    /* 53100 disk_full, 25006 read_only_sql_transaction (kept when a
+     * later rollback fails; reset when the next write begins) */
+    if (state && strcmp(state, "53100") == 0)
+        store_fault_note(STORE_FAULT_FULL);
+    else if (state && strcmp(state, "25006") == 0)
+        store_fault_note(STORE_FAULT_READONLY);
     log_error("cannot %s: %s", what,
               store_pg_one_line(line, sizeof line,
                                 msg ? msg : PQerrorMessage(c->pg)));
@@ -617,6 +623,7 @@ static int commit(struct store_pg_conn *c, int counted)
  * savepoint inside the thread's store_tx_begin. */
 int pg_write_begin(struct store_pg_conn *c)
 {
+    store_fault_note(STORE_FAULT_NONE);
     if (c->in_tx && PQtransactionStatus(c->pg) != PQTRANS_INTRANS) {
         log_error("cannot write: the open transaction failed by an "
                   "earlier error");
@@ -691,6 +698,7 @@ static int pg_tx_begin(struct store *st)
                   "thread");
         return STORE_ERROR;
     }
+    store_fault_note(STORE_FAULT_NONE);
     rc = pg_run(c, S_BEGIN, NULL, "begin transaction");
     if (rc == 0)
         c->in_tx = 1;
@@ -891,6 +899,7 @@ static const struct store_ops pg_ops = {
     .job_add = pg_job_add,
     .job_claim = pg_job_claim,
     .job_done = pg_job_done,
+    .job_extend = pg_job_extend,
     .job_retry = pg_job_retry,
     .job_fail = pg_job_fail,
     .jobs_count = pg_jobs_count,

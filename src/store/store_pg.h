@@ -310,6 +310,8 @@ int pg_job_claim(struct store *st, struct arena *a, const char *const *kinds,
                  size_t nkinds, int64_t now, unsigned lease_s,
                  struct store_job *out);
 int pg_job_done(struct store *st, int64_t id);
+int pg_job_extend(struct store *st, int64_t id, unsigned attempts,
+                  int64_t lease_until);
 int pg_job_retry(struct store *st, int64_t id, int64_t run_at,
                  const char *error);
 int pg_job_fail(struct store *st, int64_t id, const char *error);

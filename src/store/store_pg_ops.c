@@ -133,6 +133,20 @@ out:
     return pg_write_end_unseen(c, rc);
 }
 
+int pg_job_extend(struct store *st, int64_t id, unsigned attempts,
+                  int64_t lease_until)
+{
+    struct pg_params p = {0};
+
+    pg_param_int(&p, 1, id);
+    pg_param_int(&p, 2, lease_until);
+    pg_param_int(&p, 3, (int64_t)attempts);
+    return job_write(st,
+                     "UPDATE jobs SET lease_until = $2 WHERE id = $1 "
+                     "AND state = 'running' AND attempts = $3",
+                     &p, NULL, "renew job lease");
+}
+
 int pg_job_done(struct store *st, int64_t id)
 {
     struct pg_params p = {0};

@@ -46,13 +46,16 @@
  *   alone. A thread that finds a look in progress keeps the last answer
  *   rather than wait, unless it asked for a fresh one.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -207,6 +210,35 @@ static const struct store_ops sqlite_ops;
 
 /* --- connections --------------------------------------------------------- */
 
+/* 1 when path, or its folder (where SQLite makes the -wal and -shm
+ * files), exists but cannot be written by this process: a read-only
+ * mount, an immutable file, permissions. */
+static int read_only(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+
+    if (access(path, W_OK) != 0 && errno != ENOENT)
+        return errno == EROFS || errno == EACCES || errno == EPERM;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path),
+                 path);
+    return access(dir, W_OK) != 0 &&
+           (errno == EROFS || errno == EACCES || errno == EPERM);
+}
+
+/* The one-line reason for a database this process cannot write. */
+static void readonly_reason(const char *path, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "database '%s' is read-only (a read-only disk or mount, or "
+             "file permissions): make it and its folder writable, then "
+             "start again",
+             path);
+}
+
 /* Opens path with newsroom's per-connection settings; NULL with err. */
 static sqlite3 *db_open(const char *path, char *err, size_t errlen)
 {
@@ -232,6 +264,8 @@ static sqlite3 *db_open(const char *path, char *err, size_t errlen)
     }
     return db;
 fail:
+    if (read_only(path))
+        readonly_reason(path, err, errlen);
     sqlite3_close(db);
     return NULL;
 }
@@ -304,17 +338,108 @@ struct sq_conn *sq_conn_get(struct sq_store *s)
     return c;
 }
 
+/* Opens c's database again when the connection is read-only (SQLite
+ * silently opens a file it cannot write read-only: a thread's first call
+ * while the disk or file was read-only), so that thread's writes resume
+ * by themselves once the operator fixes it. Only outside a transaction,
+ * before the caller prepares anything; keeps the old connection while
+ * the file still cannot be written. */
+static void reopen_if_readonly(struct sq_conn *c)
+{
+    char err[256];
+    sqlite3 *db;
+
+    if (c->in_tx || !sqlite3_get_autocommit(c->db) ||
+        sqlite3_db_readonly(c->db, "main") != 1)
+        return;
+    db = db_open(c->owner->path, err, sizeof err);
+    if (!db)
+        return;
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        sqlite3_close(db);
+        return;
+    }
+    for (size_t i = 0; i < S__MAX; i++) {
+        sqlite3_finalize(c->stmts[i]);
+        c->stmts[i] = NULL;
+    }
+    for (size_t i = 0; i < 2 * LIST_SHAPES; i++) {
+        sqlite3_finalize(c->lists[i]);
+        c->lists[i] = NULL;
+    }
+    for (size_t i = 0; i < LIST_SHAPES; i++) {
+        sqlite3_finalize(c->counts[i]);
+        c->counts[i] = NULL;
+    }
+    sqlite3_close(c->db);
+    c->db = db;
+    log_info("database '%s' is writable again", c->owner->path);
+}
+
+/* --- storage faults ------------------------------------------------------ */
+
+/* Probes the files of db after an I/O error whose errno SQLite did not
+ * keep (sqlite3_system_errno is the global errno, often overwritten by
+ * then): a file that cannot be written (read-only mount, immutable file,
+ * permissions) is STORE_FAULT_READONLY, a file system with no room left
+ * STORE_FAULT_FULL. */
+static enum store_fault probe(sqlite3 *db)
+{
+    const char *name = sqlite3_db_filename(db, "main");
+    const char *wal = name ? sqlite3_filename_wal(name) : NULL;
+    struct statvfs fs;
+
+    if (!name || !*name)
+        return STORE_FAULT_NONE;
+    if (access(name, W_OK) != 0 ||
+        (wal && access(wal, F_OK) == 0 && access(wal, W_OK) != 0))
+        return STORE_FAULT_READONLY;
+    if (statvfs(name, &fs) == 0 && fs.f_bavail == 0)
+        return STORE_FAULT_FULL;
+    return STORE_FAULT_NONE;
+}
+
+/* The storage fault behind db's last error, if any. */
+static enum store_fault fault_of(sqlite3 *db)
+{
+    int ext = sqlite3_extended_errcode(db);
+    int sys = sqlite3_system_errno(db);
+
+    switch (ext & 0xff) {
+    case SQLITE_FULL:
+        return STORE_FAULT_FULL;
+    case SQLITE_READONLY:
+        return STORE_FAULT_READONLY;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return sys == ENOSPC || sys == EDQUOT ? STORE_FAULT_FULL
+               : sys == EROFS || sys == EACCES || sys == EPERM
+                   ? STORE_FAULT_READONLY
+                   : probe(db);
+    default:
+        return STORE_FAULT_NONE;
+    }
+}
+
 /* --- statement helpers --------------------------------------------------- */
 
 /* Maps the connection's last error: a unique key gives STORE_CONFLICT,
- * anything else is logged and gives STORE_ERROR. */
+ * anything else is logged and gives STORE_ERROR, with the storage fault
+ * (disk full, read-only) noted for store_last_fault(). */
 int sq_fail(struct sq_conn *c, const char *what)
 {
     int ext = sqlite3_extended_errcode(c->db);
+    enum store_fault f;
 
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return STORE_CONFLICT;
-    log_error("cannot %s: %s", what, sqlite3_errmsg(c->db));
+    f = fault_of(c->db);
+    if (f != STORE_FAULT_NONE) /* kept when a later rollback fails */
+        store_fault_note(f);
+    log_error("cannot %s: %s%s", what, sqlite3_errmsg(c->db),
+              f == STORE_FAULT_FULL       ? " (the disk is full)"
+              : f == STORE_FAULT_READONLY ? " (the database is read-only)"
+                                          : "");
     return STORE_ERROR;
 }
 
@@ -468,6 +593,8 @@ int sq_read_one(struct sq_conn *c, struct arena *a, sqlite3_stmt *st,
  * or a savepoint inside the thread's store_tx_begin. */
 int sq_write_begin(struct sq_conn *c)
 {
+    store_fault_note(STORE_FAULT_NONE);
+    reopen_if_readonly(c);
     if (c->in_tx && sqlite3_get_autocommit(c->db)) {
         log_error("cannot write: the open transaction was rolled back by "
                   "an earlier error");
@@ -526,6 +653,8 @@ static int sq_tx_begin(struct store *st)
                   "thread");
         return STORE_ERROR;
     }
+    store_fault_note(STORE_FAULT_NONE);
+    reopen_if_readonly(c);
     rc = run(c, S_BEGIN, "begin transaction");
     if (rc == 0)
         c->in_tx = 1;
@@ -549,7 +678,8 @@ static int sq_tx_commit(struct store *st)
         return STORE_ERROR;
     }
     if (run(c, S_COMMIT, "commit") != 0) {
-        run(c, S_ROLLBACK, "roll back");
+        if (!sqlite3_get_autocommit(c->db))
+            run(c, S_ROLLBACK, "roll back");
         return STORE_ERROR;
     }
     sq_version(&c->owner->base, 1);
@@ -801,6 +931,13 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
     s->watch = db_open(path, err, errlen);
     if (!s->watch)
         goto fail;
+    /* SQLite would open it read-only, and share that read-only -shm with
+     * every later connection of the process until all are closed: writes
+     * could not resume without a restart, so refuse now (docs/faults.md) */
+    if (sqlite3_db_readonly(s->watch, "main") == 1) {
+        readonly_reason(path, err, errlen);
+        goto fail;
+    }
 
     /* WAL is a property of the file: set once, kept by every connection. */
     if (sqlite3_prepare_v2(s->watch, "PRAGMA journal_mode = WAL", -1, &mode,
@@ -875,6 +1012,7 @@ static const struct store_ops sqlite_ops = {
     .job_add = sq_job_add,
     .job_claim = sq_job_claim,
     .job_done = sq_job_done,
+    .job_extend = sq_job_extend,
     .job_retry = sq_job_retry,
     .job_fail = sq_job_fail,
     .jobs_count = sq_jobs_count,

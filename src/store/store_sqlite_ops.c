@@ -170,6 +170,34 @@ out:
     return sq_write_end(c, rc);
 }
 
+int sq_job_extend(struct store *st, int64_t id, unsigned attempts,
+                         int64_t lease_until)
+{
+    struct sq_conn *c = sq_conn_get(sq_of(st));
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (!c)
+        return STORE_ERROR;
+    rc = sq_write_begin(c);
+    if (rc != 0)
+        return rc;
+    s = job_stmt(c,
+                 "UPDATE jobs SET lease_until = ?2 WHERE id = ?1 "
+                 "AND state = 'running' AND attempts = ?3",
+                 id, lease_until, NULL);
+    if (!s) {
+        rc = STORE_ERROR;
+    } else {
+        sq_bind_int(s, 3, (int64_t)attempts);
+        rc = sq_step_all(c, s, "renew job lease");
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = STORE_NOTFOUND;
+    }
+    sqlite3_finalize(s);
+    return sq_write_end(c, rc);
+}
+
 int sq_job_done(struct store *st, int64_t id)
 {
     return job_write(st,

@@ -102,9 +102,18 @@ int send_cached(struct http_req *req, const char *type, const char *body,
  * nothing sent) when b overflowed its bound. */
 struct buf;
 int send_cached_buf(struct http_req *req, struct buf *b, const char *type);
-/* The error page for status/message (used as the http error hook). */
+/* The error page for status/message (used as the http error hook). A 500
+ * caused by the storage (page_fault_status) becomes its 507 or 503 with
+ * page_fault_text, so every handler's failed write says why. */
 void page_error(struct http_req *req, int status, const char *message,
                 void *app);
+/* When the last write on this thread failed because the database's disk
+ * is full or the database is read-only (store_last_fault): the status to
+ * answer, 507 (RFC 4918 11.5) or 503 (RFC 9110 15.6.4); else 0. */
+int page_fault_status(void);
+/* What to say then: to a reader (staff 0), or to a member of staff
+ * (staff 1), who can ask the operator; NULL when there is no fault. */
+const char *page_fault_text(int staff);
 
 /* ---- files.c ---- */
 

@@ -11,6 +11,9 @@
  * (content/totp.h), the password form answers with the code form, whose
  * pending token is bound to that same cookie; an administrator who must
  * use TOTP and has not set it up is sent to /desk/security/ first.
+ * nr_device (Path=/desk, HttpOnly, SameSite=Strict) is the device cookie
+ * of content/session.h: it lets the owner sign in while their account is
+ * paused for other browsers.
  */
 #include "web/desk.h"
 
@@ -34,6 +37,7 @@
 #define COOKIE_SESSION "nr_session"
 #define COOKIE_STAFF "nr_staff"
 #define COOKIE_SIGNIN "nr_signin"
+#define COOKIE_DEVICE "nr_device"
 #define LIST_PAGE 25 /* posts per desk list page */
 
 /* ---- shared helpers ------------------------------------------------------ */
@@ -121,7 +125,7 @@ int desk_status(int rc)
     case DESK_CONFLICT:
         return 409;
     default:
-        return 500;
+        return page_fault_status() ? page_fault_status() : 500;
     }
 }
 
@@ -222,12 +226,21 @@ int desk_render(struct desk_req *d, int status, const char *name, json_t *data)
 int desk_fail(struct desk_req *d, int rc, const char *err)
 {
     int status = desk_status(rc);
+    const char *fault = status >= 500 ? page_fault_text(1) : NULL;
     const char *title = status == 403   ? "Not allowed"
                         : status == 404 ? "Not found"
                         : status == 409 ? "Already taken"
                         : status < 500  ? "Please check"
+                        : status == 507 ? "The disk is full"
+                        : fault         ? "The database is read-only"
                                         : "Something went wrong";
     json_t *data = desk_data(d, title, NULL);
+
+    if (fault) {
+        err = fault;
+        if (status == 503)
+            http_resp_header(d->req, "Retry-After", "60");
+    }
 
     json_object_set_new(
         data, "failure",
@@ -357,10 +370,35 @@ int desk_home(struct http_req *req, void *app)
     return post_list(&d);
 }
 
+/* The device cookie (content/session.h) that tells later sign-ins this
+ * browser signed in to d->who before: the one the browser has when it is
+ * genuine for that account (its life renewed), else a new one. Path=/desk,
+ * HttpOnly, SameSite=Strict, Secure behind TLS. */
+static void set_device_cookie(struct desk_req *d)
+{
+    const char *have = http_req_cookie(d->req, COOKIE_DEVICE);
+    char fresh[SESSION_DEVICE_MAX];
+
+    if (!session_device_ok(d->app->st, d->a, have, d->who.staff_id)) {
+        if (session_device_make(d->app->st, d->a, d->who.staff_id, fresh) < 0)
+            return;
+        have = fresh;
+    }
+    http_resp_header(d->req, "Set-Cookie",
+                     arena_printf(d->a,
+                                  "%s=%s; Path=/desk; Max-Age=%ld; "
+                                  "SameSite=Strict; HttpOnly%s",
+                                  COOKIE_DEVICE, have, (long)SIGNIN_DEVICE_S,
+                                  secure_cookies(d) ? "; Secure" : ""));
+}
+
 /* Sets the cookies of a new session and goes on: to next, or to
- * /desk/security/ when an administrator must set up TOTP first. */
+ * /desk/security/ when an administrator must set up TOTP first. The
+ * session token is always a new one (session fixation: whatever session
+ * cookie the browser had is replaced). */
 static int signed_in(struct desk_req *d, const char *token, const char *next)
 {
+    set_device_cookie(d);
     set_cookie(d, COOKIE_SESSION, token, "/desk", SESSION_MAX_S, 1);
     set_cookie(d, COOKIE_STAFF, "1", "/", SESSION_MAX_S, 0);
     set_cookie(d, COOKIE_SIGNIN, "", "/desk", 0, 1);
@@ -405,9 +443,10 @@ int desk_signin(struct http_req *req, void *app)
 
     if (bad)
         return bad;
-    int rc = session_signin(
+    int rc = session_signin_device(
         d.app->st, d.a, email, http_req_form(req, "password"),
-        http_req_client_ip(req), d.now, token, &d.who, err, sizeof err);
+        http_req_cookie(req, COOKIE_DEVICE), http_req_client_ip(req), d.now,
+        token, &d.who, err, sizeof err);
     if (rc == SESSION_ERROR)
         return -1;
     if (rc == SESSION_TOTP) {
@@ -437,9 +476,10 @@ int desk_signin_code(struct http_req *req, void *app)
 
     if (bad)
         return bad;
-    int rc = session_signin_code(
+    int rc = session_signin_code_device(
         d.app->st, d.a, pending, pre, http_req_form(req, "code"),
-        http_req_client_ip(req), d.now, token, &d.who, err, sizeof err);
+        http_req_cookie(req, COOKIE_DEVICE), http_req_client_ip(req), d.now,
+        token, &d.who, err, sizeof err);
     if (rc == SESSION_ERROR)
         return -1;
     if (rc != SESSION_OK) {
@@ -1022,8 +1062,11 @@ int desk_post_submit(struct http_req *req, void *app)
     if (rc == 0)
         rc = desk_post_save(d.app->st, d.a, &d.who, &in, intent, d.now,
                             d.app->cfg.reading_speed, &id, err, sizeof err);
-    if (rc == DESK_ERROR)
+    if (rc == DESK_ERROR && !page_fault_text(1))
         return -1;
+    if (rc == DESK_ERROR) /* disk full or read-only: keep what they typed */
+        snprintf(err, sizeof err, "%s Your text is still in the form below.",
+                 page_fault_text(1));
     if (rc == DESK_FORBIDDEN)
         return desk_fail(&d, rc, err);
     if (rc != DESK_OK)

@@ -1,13 +1,15 @@
 /*
  * desk_admin.c - the desk pages beyond posts: Editors' Picks, live updates,
- * tags and sections, staff accounts (invitations, roles, resets) and the
- * audit log; see desk.h. Each page is plain forms (post, then redirect);
- * the role checks are content/desk.c's.
+ * tags and sections, staff accounts (invitations, roles, password resets,
+ * removing another person's sign-in codes) and the audit log; see desk.h. Each
+ * page is plain forms (post, then redirect); the role checks are
+ * content/desk.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "content/totp.h"
 #include "core/arena.h"
 #include "core/bounds.h"
 #include "core/str.h"
@@ -321,11 +323,12 @@ static int staff_page(struct desk_req *d, const char *link,
         json_array_append_new(
             list,
             json_pack(
-                "{s:I, s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "id",
+                "{s:I, s:s, s:s, s:s, s:o, s:b, s:b, s:s, s:b}", "id",
                 (json_int_t)s[i].id, "name", s[i].name, "email", s[i].email,
                 "role", s[i].role, "roles", opts, "disabled", s[i].disabled,
                 "self", s[i].id == d->who.staff_id, "url",
-                arena_printf(d->a, "/desk/staff/%lld/", (long long)s[i].id)));
+                arena_printf(d->a, "/desk/staff/%lld/", (long long)s[i].id),
+                "totp", totp_enabled(d->app->st, d->a, s[i].id) == 1));
     }
     json_object_set_new(data, "staff",
                         json_pack("{s:o, s:s?, s:s?, s:s?}", "list", list,
@@ -371,6 +374,41 @@ int desk_staff(struct http_req *req, void *app)
                       http_req_query(req, "done") ? "Account saved." : NULL);
 }
 
+/* Removes the sign-in codes of account id for an administrator (a lost
+ * authenticator), audited; their own only under /desk/security/, which
+ * asks for a code. */
+static int totp_remove(struct desk_req *d, int64_t id)
+{
+    struct store_staff s;
+
+    if (!desk_can(&d->who, DESK_STAFF, NULL))
+        return desk_fail(d, DESK_FORBIDDEN,
+                         "Only administrators remove another person's "
+                         "sign-in codes.");
+    if (id == d->who.staff_id)
+        return desk_fail(d, DESK_FORBIDDEN,
+                         "To remove your own sign-in codes, use Security "
+                         "(/desk/security/): it asks for a current code.");
+    if (id <= 0 || store_staff_get(d->app->st, d->a, id, &s) != STORE_OK)
+        return desk_fail(d, DESK_NOTFOUND, "There is no such account.");
+    int rc = totp_reset(d->app->st, d->a, id);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return staff_page(
+            d, NULL, NULL,
+            arena_printf(d->a, "%s has no sign-in codes to remove.", s.email));
+    desk_audit(d->app->st, d->a, &d->who, d->now, "staff.totp_reset",
+               arena_printf(d->a, "staff %lld <%s>", (long long)id, s.email),
+               NULL);
+    return staff_page(d, NULL, NULL,
+                      arena_printf(d->a,
+                                   "Sign-in codes removed for %s: they sign "
+                                   "in with their password alone and can set "
+                                   "up a new device under Security.",
+                                   s.email));
+}
+
 int desk_staff_change(struct http_req *req, void *app)
 {
     struct desk_req d;
@@ -380,6 +418,8 @@ int desk_staff_change(struct http_req *req, void *app)
     if (desk_enter(req, app, &d, &sent) < 0)
         return sent;
     int64_t id = desk_id(http_req_param(req, "id"));
+    if (strcmp(desk_field(&d, "action"), "totp-reset") == 0)
+        return totp_remove(&d, id);
     if (strcmp(desk_field(&d, "action"), "reset") == 0) {
         rc = desk_staff_reset(d.app->st, d.a, &d.who, id, d.now, token, err,
                               sizeof err);

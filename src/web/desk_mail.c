@@ -9,6 +9,8 @@
  * content/newsletter.c's; a page only hides what a role cannot use.
  * Delivery is the mail_outbox job's: a send queues it at once, and the
  * send page shows the outbox filling up (desk.js polls the progress JSON).
+ * While the SMTP server cannot be reached (MAIL_DOWN_SETTING, kept by the
+ * mail job) the send pages and the progress JSON say so and since when.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "core/bounds.h"
 #include "core/buf.h"
 #include "core/str.h"
+#include "mail/mail.h"
 #include "web/app.h"
 #include "web/desk.h"
 
@@ -32,6 +35,34 @@
 #define SEARCH_MAX 254        /* bytes of an email search text */
 #define DIGEST_DEFAULT 5      /* articles in a digest, as the form offers */
 #define REPORT_ENTRY_MAX 2048 /* bytes of one import report entry shown */
+
+/* "Mail server unreachable since HH:MM UTC ..." while the mail job has an
+ * outage on record (MAIL_DOWN_SETTING: the SMTP server, or the mail folder
+ * without one), else NULL. */
+static const char *mail_down(struct desk_req *d)
+{
+    const char *v = store_setting_get(d->app->st, d->a, MAIL_DOWN_SETTING);
+    long long since = 0, last = 0;
+    unsigned every = 0;
+    int n = 0;
+    char hhmm[16];
+
+    if (!v || sscanf(v, "%lld %lld %u %n", &since, &last, &every, &n) != 3 ||
+        since <= 0)
+        return NULL;
+    time_t t = (time_t)since;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(hhmm, sizeof hhmm, "%H:%M", &tm);
+    /* without smtp_url the "server" is the mail folder (DIR/mail) */
+    int folder = strstr(v + n, "mail folder") != NULL;
+    return arena_printf(
+        d->a,
+        "%s since %s UTC; retrying every %u s. Nothing is "
+        "lost: delivery resumes by itself when it %s. (%s)",
+        folder ? "Mail folder cannot be written" : "Mail server unreachable",
+        hhmm, every, folder ? "can be written" : "answers", v + n);
+}
 
 /* s, or "" for NULL (store strings that may be unset). */
 static const char *S(const char *s)
@@ -312,11 +343,11 @@ static int send_form(struct desk_req *d, int status, const char *error)
                       "selected", strcmp(post, p[i].slug) == 0));
     json_object_set_new(
         data, "send",
-        json_pack("{s:o, s:o, s:b, s:s, s:I, s:s?, s:o}", "newsletters", nls,
-                  "posts", posts, "digest", digest, "digest_n",
+        json_pack("{s:o, s:o, s:b, s:s, s:I, s:s?, s:o, s:s?}", "newsletters",
+                  nls, "posts", posts, "digest", digest, "digest_n",
                   *dg ? dg : arena_printf(d->a, "%d", DIGEST_DEFAULT),
                   "digest_max", (json_int_t)NL_DIGEST_MAX, "error", error,
-                  "recent", recent_sends(d, nl, n)));
+                  "recent", recent_sends(d, nl, n), "mail_down", mail_down(d)));
     return desk_render(d, status, "sends", data);
 }
 
@@ -410,7 +441,7 @@ int desk_send_page(struct http_req *req, void *app)
         data, "send",
         json_pack(
             "{s:I, s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, "
-            "s:I, s:b, s:s, s:s}",
+            "s:I, s:b, s:s, s:s, s:s?}",
             "id", (json_int_t)s.id, "newsletter", nl.name, "subject",
             S(s.subject), "when", desk_time(&d, s.created_at), "by", who,
             "what", what, "total", (json_int_t)s.total, "sent",
@@ -420,7 +451,8 @@ int desk_send_page(struct http_req *req, void *app)
             c[2] == 0, "url",
             arena_printf(d.a, "/desk/sends/%lld/", (long long)s.id),
             "progress_url",
-            arena_printf(d.a, "/desk/sends/%lld/progress", (long long)s.id)));
+            arena_printf(d.a, "/desk/sends/%lld/progress", (long long)s.id),
+            "mail_down", mail_down(&d)));
     return desk_render(&d, 200, "send", data);
 }
 
@@ -433,9 +465,16 @@ int desk_send_progress(struct http_req *req, void *app)
 
     if (desk_enter(req, app, &d, &sent) < 0 || load_send(&d, &s, c, &sent))
         return sent;
-    const char *body = arena_printf(
-        d.a, "{\"total\":%zu,\"sent\":%zu,\"failed\":%zu,\"pending\":%zu}\n",
-        s.total, c[0], c[1], c[2]);
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)s.total,
+                          "sent", (json_int_t)c[0], "failed", (json_int_t)c[1],
+                          "pending", (json_int_t)c[2]);
+    const char *down = mail_down(&d);
+    if (down) /* only during an outage */
+        json_object_set_new(j, "mail_down", json_string(down));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    const char *body = arena_printf(d.a, "%s\n", text ? text : "{}");
+    free(text);
     http_resp_header(req, "Cache-Control", "no-store");
     return http_resp_send_static(req, 200, "application/json", body,
                                  strlen(body));
@@ -738,7 +777,7 @@ int desk_subscribers_import(struct http_req *req, void *app)
         return subscribers_page(&d, nl_status(rc), &imp);
     }
     imp.message = arena_printf(d.a, "%zu %s imported.", added,
-                                   added == 1 ? "row" : "rows");
+                               added == 1 ? "row" : "rows");
     imp.report = report;
     return subscribers_page(&d, 200, &imp);
 }

@@ -35,6 +35,17 @@ static int nl_render(struct web_app *app, struct http_req *req, int status,
     return render_private(app, req, status, "newsletter", d);
 }
 
+/* The 503 page for a failed write that was the storage's fault, or -1
+ * (a plain failure: the layer answers 500). */
+static int nl_fault(struct web_app *app, struct http_req *req)
+{
+    if (!page_fault_text(0))
+        return -1;
+    http_resp_header(req, "Retry-After", "60");
+    return nl_render(app, req, 503, "Please try again later",
+                     json_pack("{s:s}", "error", page_fault_text(0)));
+}
+
 /* 1 when the client asked for JSON (the enhanced form's fetch). */
 static int wants_json(struct http_req *req)
 {
@@ -68,9 +79,14 @@ int nl_page_subscribe(struct http_req *req, void *ctx)
     if (!(honey && *honey))
         rc = nl_signup(app->st, a, slug, email, http_req_client_ip(req),
                        (int64_t)time(NULL), err, sizeof err);
-    if (rc == NL_ERROR)
+    if (rc == NL_ERROR && !page_fault_text(0))
         return -1;
+    if (rc == NL_ERROR) { /* RFC 9110 15.6.4: the form again, with why */
+        snprintf(err, sizeof err, "%s", page_fault_text(0));
+        http_resp_header(req, "Retry-After", "60");
+    }
     status = rc == NL_OK         ? 200
+             : rc == NL_ERROR    ? 503
              : rc == NL_LIMITED  ? 429
              : rc == NL_NOTFOUND ? 404
                                  : 400;
@@ -105,7 +121,7 @@ int nl_page_confirm(struct http_req *req, void *ctx)
                         http_req_query(req, "token"), (int64_t)time(NULL), &nl);
 
     if (rc == NL_ERROR)
-        return -1;
+        return nl_fault(app, req);
     if (rc != NL_OK)
         return nl_render(app, req, 404, "Link expired",
                          json_pack("{s:s}", "error",
@@ -144,7 +160,7 @@ int nl_page_unsubscribe(struct http_req *req, void *ctx)
     }
     int rc = nl_unsubscribe(app->st, a, token, (int64_t)time(NULL), &nl);
     if (rc == NL_ERROR)
-        return -1;
+        return nl_fault(app, req);
     if (rc != NL_OK)
         return nl_render(
             app, req, 404, "Link not valid",
@@ -172,7 +188,7 @@ int nl_page_preferences(struct http_req *req, void *ctx)
         int rc =
             nl_prefs_save(app->st, a, token, chosen, k, (int64_t)time(NULL));
         if (rc == NL_ERROR)
-            return -1;
+            return nl_fault(app, req);
         if (rc == NL_OK)
             message = "Your choices are saved.";
     }

@@ -105,6 +105,43 @@ int render_page(struct web_app *app, struct http_req *req, int status,
 static const char outage_message[] =
     "The site is briefly unavailable; try again in a few seconds.";
 
+/* Retry-After of a 503 for a read-only database: an operator's fix. */
+#define FAULT_RETRY_AFTER "60"
+
+int page_fault_status(void)
+{
+    switch (store_last_fault()) {
+    case STORE_FAULT_FULL:
+        return 507;
+    case STORE_FAULT_READONLY:
+        return 503;
+    default:
+        return 0;
+    }
+}
+
+const char *page_fault_text(int staff)
+{
+    switch (store_last_fault()) {
+    case STORE_FAULT_FULL:
+        return staff ? "The server's disk is full, so nothing was saved. Ask "
+                       "the site's operator to free disk space, then try "
+                       "again."
+                     : "We could not save this just now: the server's disk "
+                       "is full. Nothing was recorded; please try again in a "
+                       "few minutes.";
+    case STORE_FAULT_READONLY:
+        return staff ? "The database is read-only, so nothing was saved. Ask "
+                       "the site's operator to make it writable again (file "
+                       "permissions or the disk's mount), then try again."
+                     : "We could not save this just now: the site is "
+                       "read-only for maintenance. Nothing was recorded; "
+                       "please try again in a few minutes.";
+    default:
+        return NULL;
+    }
+}
+
 void page_error(struct http_req *req, int status, const char *message,
                 void *ctx)
 {
@@ -116,11 +153,17 @@ void page_error(struct http_req *req, int status, const char *message,
         status = 503;
         message = outage_message;
         http_resp_header(req, "Retry-After", OUTAGE_RETRY_AFTER);
+    } else if (status == 500 && page_fault_status()) {
+        status = page_fault_status();
+        message = page_fault_text(strncmp(http_req_path(req), "/desk", 5) == 0);
+        if (status == 503)
+            http_resp_header(req, "Retry-After", FAULT_RETRY_AFTER);
     }
     const char *title = status == 404   ? "Page not found"
                         : status == 405 ? "Method not allowed"
                         : status < 500  ? "Bad request"
                         : status == 503 ? "Briefly unavailable"
+                        : status == 507 ? "The disk is full"
                                         : "Something went wrong";
     json_t *d = view_page(app, a, title, NULL, "/", NULL, 0);
     json_object_set_new(json_object_get(d, "page"), "robots",

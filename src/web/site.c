@@ -219,7 +219,8 @@ void web_app_close(struct web_app *app)
     free(app);
 }
 
-int web_serve(struct web_app *app, char *err, size_t errlen)
+int web_serve(struct web_app *app, void (*on_stop)(void), char *err,
+              size_t errlen)
 {
     /* the metrics server's whole table (docs/metrics.md) */
     static const struct http_route metrics_routes[] = {
@@ -288,10 +289,17 @@ int web_serve(struct web_app *app, char *err, size_t errlen)
     }
     fflush(stdout);
     sigwait(&set, &sig);
-    log_info("stopping on signal %d", sig);
+    /* graceful: no new connections, in-flight requests get BOUND_DRAIN_S
+     * (docs/shutdown.md) */
+    log_info("stopping on signal %d: finishing requests in flight (at most "
+             "%d s)",
+             sig, BOUND_DRAIN_S);
+    if (on_stop)
+        on_stop();
+    http_server_drain(srv, BOUND_DRAIN_S);
     http_server_stop(msrv);
     purge_stop(app);
-    http_server_stop(srv);
     live_stop(app);
+    log_info("stopped serving");
     return 0;
 }

@@ -18,9 +18,12 @@ struct web_app *web_app_open(const char *dir, const char *listen, char *err,
                              size_t errlen);
 void web_app_close(struct web_app *app);
 
-/* Serves until SIGINT or SIGTERM. Prints "listening on http://ADDR:PORT/"
- * to stdout once the socket is open. 0 after a clean stop, -1 with the
- * reason in err. */
-int web_serve(struct web_app *app, char *err, size_t errlen);
+/* Serves until SIGINT or SIGTERM, then drains (docs/shutdown.md). Prints
+ * "listening on http://ADDR:PORT/" to stdout once the socket is open.
+ * on_stop (NULL = none) is called as the signal arrives, before the
+ * drain, so other work (the job workers) winds down at the same time.
+ * 0 after a clean stop, -1 with the reason in err. */
+int web_serve(struct web_app *app, void (*on_stop)(void), char *err,
+              size_t errlen);
 
 #endif

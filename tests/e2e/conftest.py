@@ -3,6 +3,7 @@ directory and a server on a free loopback port, stopped by PID afterwards."""
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -128,3 +129,43 @@ def tmpdir_path():
     tmp = tempfile.mkdtemp(prefix="newsroom-t-")
     yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def staff_site(tmp):
+    """Makes TMP/site, the demo site with one desk account per role
+    (ROLE@example.org, see deskclient.add_user); returns its path."""
+    from deskclient import ROLES, add_user  # deskclient imports this file
+    d = os.path.join(tmp, "site")
+    r = run("init", d, "--demo")
+    assert r.returncode == 0, r.stderr
+    for role in ROLES:
+        add_user(d, role + "@example.org", role)
+    return d
+
+
+@pytest.fixture(scope="module")
+def template_site():
+    """staff_site, made once per test file (the demo's images take a
+    while) and copied for each test by `site`. A file that needs another
+    starting point defines its own."""
+    tmp = tempfile.mkdtemp(prefix="newsroom-site-")
+    yield staff_site(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture()
+def site(template_site, tmpdir_path):
+    """A fresh copy of template_site for one test."""
+    d = os.path.join(tmpdir_path, "site")
+    shutil.copytree(template_site, d)
+    return d
+
+
+def integrity(site):
+    """PRAGMA integrity_check of the site's SQLite database, read with the
+    system's sqlite3 module (not the server's code)."""
+    con = sqlite3.connect(os.path.join(site, "newsroom.db"))
+    try:
+        return con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()

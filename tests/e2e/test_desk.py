@@ -5,37 +5,14 @@ fresh demo site and checks what a journalist or a reader would see, and
 that a refused action changed nothing in the database."""
 import os
 import re
-import shutil
-import tempfile
 import time
 
 import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from conftest import Server, run
-from deskclient import PASSWORD, ROLES, Desk, add_user, db, desk_as, q1
-
-
-@pytest.fixture(scope="module")
-def template_site():
-    """A demo site with one account per role, made once and copied per
-    test (making the demo's images takes a while)."""
-    tmp = tempfile.mkdtemp(prefix="newsroom-desk-")
-    d = os.path.join(tmp, "site")
-    r = run("init", d, "--demo")
-    assert r.returncode == 0, r.stderr
-    for role in ROLES:
-        add_user(d, role + "@example.org", role)
-    yield d
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture()
-def site(template_site, tmpdir_path):
-    d = os.path.join(tmpdir_path, "site")
-    shutil.copytree(template_site, d)
-    return d
+from conftest import Server
+from deskclient import PASSWORD, ROLES, Desk, db, desk_as, q1
 
 
 @pytest.fixture()

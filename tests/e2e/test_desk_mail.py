@@ -17,19 +17,15 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import Server, run
-from deskclient import ROLES, add_user, db, desk_as, q1, qall
+from conftest import Server, staff_site
+from deskclient import db, desk_as, q1, qall
 
 @pytest.fixture(scope="module")
 def template_site():
     """A demo site (with its two newsletters) and one account per role,
     made once and copied per test."""
     tmp = tempfile.mkdtemp(prefix="newsroom-deskmail-")
-    d = os.path.join(tmp, "site")
-    r = run("init", d, "--demo")
-    assert r.returncode == 0, r.stderr
-    for role in ROLES:
-        add_user(d, role + "@example.org", role)
+    d = staff_site(tmp)
     # mail links must be https (RFC 8058 one-click unsubscribe)
     conf = os.path.join(d, "site.conf")
     with open(conf) as f:

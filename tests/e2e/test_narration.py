@@ -14,8 +14,8 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from conftest import Server, narrate_on, run
-from deskclient import ROLES, add_user, desk_as, q1
+from conftest import Server, narrate_on, staff_site
+from deskclient import desk_as, q1
 
 ENV = {"NEWSROOM_JOB_TICK_MS": "300"}
 
@@ -23,11 +23,7 @@ ENV = {"NEWSROOM_JOB_TICK_MS": "300"}
 @pytest.fixture(scope="module")
 def template_site():
     tmp = tempfile.mkdtemp(prefix="newsroom-narr-")
-    d = os.path.join(tmp, "site")
-    r = run("init", d, "--demo")
-    assert r.returncode == 0, r.stderr
-    for role in ROLES:
-        add_user(d, role + "@example.org", role)
+    d = staff_site(tmp)
     # one published article only, so tests wait for one narration
     con = sqlite3.connect(os.path.join(d, "newsroom.db"))
     keep = con.execute("SELECT id FROM posts WHERE status = 'published' "

@@ -207,3 +207,70 @@ def test_required_for_administrators(srv):
     assert off.status_code == 403, "required codes cannot be turned off"
     audit = admin.get("/desk/audit/").text
     assert "site.totp_required" in audit and "staff.totp_on" in audit
+
+
+def test_lost_authenticator_reset_from_the_command_line(srv):
+    ed = desk_as(srv, "editor")
+    enrol(ed)
+    d, r = password_step(srv, "editor@example.org")
+    assert 'action="/desk/signin/code"' in r.text, "codes are on"
+
+    out = run("user", "totp-reset", srv.dir, "Editor@Example.org")
+    assert out.returncode == 0, out.stderr
+    assert "removed the sign-in codes of editor@example.org" in out.stdout
+    assert q1(srv.dir, "SELECT totp_secret FROM staff WHERE email = ?",
+              "editor@example.org")[0] is None
+    # the password alone signs in again, and a new device can be set up
+    d, r = password_step(srv, "editor@example.org")
+    assert r.status_code == 303, r.text
+    d.get("/desk/")
+    enrol(d)
+    # the command line's reset is in the audit log
+    admin = desk_as(srv, "administrator")
+    assert "staff.totp_reset" in admin.get("/desk/audit/").text
+
+    again = run("user", "totp-reset", srv.dir, "nobody@example.org")
+    assert again.returncode != 0
+    assert again.stderr.strip().count("\n") == 0
+    assert "no desk account 'nobody@example.org'" in again.stderr
+    assert run("user", "totp-reset", srv.dir).returncode == 2
+
+
+def test_lost_authenticator_reset_by_an_administrator(srv):
+    admin = desk_as(srv, "administrator")
+    ed = desk_as(srv, "editor")
+    enrol(ed)
+    ed_id = q1(srv.dir, "SELECT id FROM staff WHERE email = ?",
+               "editor@example.org")[0]
+    admin_id = q1(srv.dir, "SELECT id FROM staff WHERE email = ?",
+                  "administrator@example.org")[0]
+
+    page = admin.get("/desk/staff/")
+    assert 'value="totp-reset"' in page.text
+    # CSRF-protected like every desk form
+    forged = admin.post(f"/desk/staff/{ed_id}/", {"action": "totp-reset"},
+                        csrf="0" * 64)
+    assert forged.status_code == 403
+    # an editor cannot
+    assert ed.post(f"/desk/staff/{ed_id}/",
+                   {"action": "totp-reset"}).status_code == 403
+    assert q1(srv.dir, "SELECT totp_secret FROM staff WHERE id = ?",
+              ed_id)[0] is not None
+
+    admin.get("/desk/staff/")
+    r = admin.post(f"/desk/staff/{ed_id}/", {"action": "totp-reset"})
+    assert r.status_code == 200 and "Sign-in codes removed" in r.text
+    assert q1(srv.dir, "SELECT totp_secret FROM staff WHERE id = ?",
+              ed_id)[0] is None
+    d, r = password_step(srv, "editor@example.org")
+    assert r.status_code == 303, "the password alone signs in again"
+    audit = admin.get("/desk/audit/").text
+    assert "staff.totp_reset" in audit and "editor@example.org" in audit
+
+    # an administrator's own codes come off only under Security, with a code
+    secret, used = enrol(admin)
+    admin.get("/desk/staff/")
+    own = admin.post(f"/desk/staff/{admin_id}/", {"action": "totp-reset"})
+    assert own.status_code == 403 and "/desk/security/" in own.text
+    assert q1(srv.dir, "SELECT totp_secret FROM staff WHERE id = ?",
+              admin_id)[0] == secret

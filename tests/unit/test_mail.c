@@ -690,17 +690,37 @@ static void test_files(void)
     free(msg1);
     free(msg2);
 
-    /* a directory that cannot be made: a temporary failure */
+    /* a directory that cannot be made: the folder's fault, not the
+     * message's (the job probes the folder, spending no attempts) */
     snprintf(dir, sizeof dir, "%s/file", root);
     close(open(dir, O_CREAT | O_WRONLY, 0600));
     snprintf(dir, sizeof dir, "%s/file/mail", root);
     t = mail_transport_new(NULL, NULL, NULL, NULL, dir, err, sizeof err);
     msg1 = compose(base_msg(), &len1);
     CHECK(mail_deliver(t, "news@valley.example", "reader+news@example.org",
-                       msg1, len1, err, sizeof err) == MAIL_TEMPORARY &&
+                       msg1, len1, err, sizeof err) == MAIL_UNREACHABLE &&
               strstr(err, "cannot create mail directory"),
-          "unwritable mail directory is a temporary failure (%s)", err);
+          "unwritable mail directory: unreachable (%s)", err);
+    CHECK(mail_transport_probe(t, err, sizeof err) == MAIL_UNREACHABLE &&
+              strstr(err, "mail folder"),
+          "the probe says the mail folder cannot be written (%s)", err);
     free(msg1);
+    mail_transport_free(t);
+
+    /* a writable folder: the probe passes and leaves nothing behind */
+    snprintf(dir, sizeof dir, "%s/ok", root);
+    t = mail_transport_new(NULL, NULL, NULL, NULL, dir, err, sizeof err);
+    int probed = t ? mail_transport_probe(t, err, sizeof err) : 99;
+    DIR *dd = opendir(dir);
+    int entries = 0;
+    for (struct dirent *de; dd && (de = readdir(dd));)
+        entries += de->d_name[0] != '.' || strncmp(de->d_name, ".probe", 6) == 0;
+    if (dd)
+        closedir(dd);
+    CHECK(probed == MAIL_SENT && dd && entries == 0,
+          "the probe of a writable mail folder passes and leaves no file "
+          "(%d, %d entries)",
+          probed, entries);
     mail_transport_free(t);
     rm_rf(root);
 }
@@ -948,8 +968,9 @@ static void test_smtp(void)
     t = mail_transport_new(url, NULL, NULL, "try", NULL, err, sizeof err);
     r = t ? mail_deliver(t, m.from_addr, m.to_addr, msg, len, err, sizeof err)
           : 99;
-    CHECK(r == MAIL_TEMPORARY && strstr(err, "connect"),
-          "no server listening: temporary (%s)", err);
+    CHECK(r == MAIL_UNREACHABLE && strstr(err, "connect"),
+          "no server listening: unreachable, not the message's fault (%s)",
+          err);
     mail_transport_free(t);
     free(msg);
     rm_rf(root);

@@ -1272,9 +1272,21 @@ static void contract_jobs(struct store *st, const char *url)
     CHECK(store_job_claim(st, &a, job_kinds_ab, 1, 1031, 30, &j) == 0 &&
               j.id == j2 && j.attempts == 2,
           "an expired lease lets another worker take the job");
+    v = store_version(st);
+    CHECK(store_job_extend(st, j2, 1, 5000) == STORE_NOTFOUND,
+          "the claim that lost its lease cannot renew it");
+    CHECK(store_job_extend(st, j2, 2, 1100) == 0 &&
+              store_job_claim(st, &a, job_kinds_ab, 1, 1090, 30, &j) ==
+                  STORE_NOTFOUND,
+          "the current claim renews its lease: nobody takes the job");
+    CHECK(store_version(st) == v, "renewing a lease leaves the version");
+    CHECK(store_job_extend(st, 999999, 1, 1100) == STORE_NOTFOUND,
+          "an unknown job has no lease to renew");
     CHECK(store_job_done(st, j1) == 0 &&
               store_job_done(st, 999999) == STORE_NOTFOUND,
           "done marks a job done; an unknown id is not found");
+    CHECK(store_job_extend(st, j1, 1, 5000) == STORE_NOTFOUND,
+          "a finished job cannot be renewed");
     CHECK(store_job_retry(st, j2, 2000, "busy") == 0 &&
               store_job_claim(st, &a, job_kinds_ab, 2, 1999, 30, &j) ==
                   STORE_NOTFOUND,
