@@ -5,8 +5,8 @@ Usage: tests/run.py UNIT_BINARY...
 Unit binaries (tests/unit/, built by make) print one "ok - ..." or
 "not ok - ..." line per check. Before them a throwaway PostgreSQL server
 is started with scripts/pg.sh (stopped after them and the end-to-end
-tests) and its URL given to the tests as NEWSROOM_TEST_PG, so test_store runs the store contract
-on PostgreSQL as well as SQLite; a server that cannot be started is a
+tests) and its URL given to the tests as NEWSROOM_TEST_PG, so the test_store*
+binaries run the store contract on PostgreSQL as well as SQLite; a server that cannot be started is a
 failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
 The end-to-end suite in tests/e2e/ runs under pytest (four files at a
 time with pytest-xdist; NEWSROOM_TEST_WORKERS=0 for one at a time; the

@@ -6,7 +6,7 @@
  * store.c picks the backend from the site's `database` setting and forwards
  * every call, so adding a backend changes no caller.
  *
- * Rules every backend keeps (tests/unit/test_store.c checks them on each):
+ * Rules every backend keeps (tests/unit/test_store*.c check them on each):
  * - Thread-safe: any function may be called from any thread at once.
  * - Everything a read returns is allocated in the caller's arena (first
  *   argument after the store); nothing needs freeing separately.
