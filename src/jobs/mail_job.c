@@ -21,12 +21,12 @@
  * The pace is at most mail_rate messages a second per run.
  * An SMTP outage is not the messages' fault: when the server cannot be
  * reached at all (MAIL_UNREACHABLE) the run stops at once, the rows it
- * holds go back due in MAIL_PROBE_S (the claim counted one attempt each,
- * but an unreachable server never fails a row), and MAIL_DOWN_SETTING
+ * holds go back due in MAIL_PROBE_S with the attempt their claim counted
+ * given back (store_outbox_release), and MAIL_DOWN_SETTING
  * records the outage for the desk. While it is set, a run first probes
  * the server (mail_transport_probe, at most once per MAIL_PROBE_S) and
  * claims nothing until it answers, so an outage of any length costs a
- * message at most one attempt and delivery resumes within about
+ * message no attempt and delivery resumes within about
  * MAIL_PROBE_S (plus one job tick) of the server's return.
  */
 #include <inttypes.h>
@@ -539,7 +539,7 @@ int job_mail_outbox(struct store *st, struct arena *a,
                 /* this row and the rest of the batch wait for the server */
                 int64_t at = (int64_t)time(NULL) + r.probe_s;
                 for (size_t j = i; j < n; j++)
-                    store_outbox_retry(st, o[j].id, at, e);
+                    store_outbox_release(st, o[j].id, at, e);
                 down_note(&r, &batch, e);
                 snprintf(err, errlen, "mail server unreachable: %s", e);
                 stop = 1;

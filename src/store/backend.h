@@ -228,6 +228,8 @@ struct store_ops {
                         unsigned lease_s, size_t max, struct store_outbox **out,
                         size_t *n);
     int (*outbox_sent)(struct store *st, int64_t id, int64_t now);
+    int (*outbox_release)(struct store *st, int64_t id, int64_t next_at,
+                          const char *error);
     int (*outbox_retry)(struct store *st, int64_t id, int64_t next_at,
                         const char *error);
     int (*outbox_fail)(struct store *st, int64_t id, const char *error);

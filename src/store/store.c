@@ -667,6 +667,12 @@ int store_outbox_sent(struct store *st, int64_t id, int64_t now)
     return st->ops->outbox_sent(st, id, now);
 }
 
+int store_outbox_release(struct store *st, int64_t id, int64_t next_at,
+                         const char *error)
+{
+    return st->ops->outbox_release(st, id, next_at, error);
+}
+
 int store_outbox_retry(struct store *st, int64_t id, int64_t next_at,
                        const char *error)
 {

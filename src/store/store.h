@@ -495,6 +495,12 @@ int store_outbox_sent(struct store *st, int64_t id, int64_t now);
 int store_outbox_retry(struct store *st, int64_t id, int64_t next_at,
                        const char *error);
 int store_outbox_fail(struct store *st, int64_t id, const char *error);
+/* Hands a claimed row back untried (the mail server or folder could not
+ * be reached, not the message's fault): pending at next_at with error, and
+ * the attempt its claim counted is given back, so an outage of any length
+ * spends none. STORE_NOTFOUND without the row. */
+int store_outbox_release(struct store *st, int64_t id, int64_t next_at,
+                         const char *error);
 
 /* --- staff (accounts of the editorial desk; content/staff.h) ------------ */
 

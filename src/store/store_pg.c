@@ -960,6 +960,7 @@ static const struct store_ops pg_ops = {
     .outbox_claim = pg_outbox_claim,
     .outbox_sent = pg_outbox_sent,
     .outbox_retry = pg_outbox_retry,
+    .outbox_release = pg_outbox_release,
     .outbox_fail = pg_outbox_fail,
     .narration_save = pg_narration_save,
     .narration_latest = pg_narration_latest,

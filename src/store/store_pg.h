@@ -420,6 +420,8 @@ int pg_outbox_claim(struct store *st, struct arena *a, int64_t now,
                     unsigned lease_s, size_t max, struct store_outbox **out,
                     size_t *n);
 int pg_outbox_sent(struct store *st, int64_t id, int64_t now);
+int pg_outbox_release(struct store *st, int64_t id, int64_t next_at,
+                      const char *error);
 int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
                     const char *error);
 int pg_outbox_fail(struct store *st, int64_t id, const char *error);

@@ -742,8 +742,10 @@ int pg_outbox_sent(struct store *st, int64_t id, int64_t now)
                      &p, NULL, NULL, 0, 1, NULL, 0, "mark mail sent");
 }
 
-int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
-                    const char *error)
+/* A claimed row pending again at next_at with error; give_back returns
+ * the attempt its claim counted (store_outbox_release). */
+static int outbox_pending(struct store *st, int64_t id, int64_t next_at,
+                          const char *error, int give_back)
 {
     struct pg_params p = {0};
 
@@ -751,10 +753,28 @@ int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
     pg_param_int(&p, 2, next_at);
     pg_param_text(&p, 3, error);
     return pg_write1(st, NULL,
-                     "UPDATE mail_outbox SET state = 'pending', "
-                     "next_attempt_at = $2::bigint, last_error = $3::text "
-                     "WHERE id = $1::bigint",
-                     &p, NULL, NULL, 0, 1, NULL, 0, "retry mail");
+                     give_back ? "UPDATE mail_outbox SET state = 'pending', "
+                                 "next_attempt_at = $2::bigint, "
+                                 "last_error = $3::text, "
+                                 "attempts = greatest(attempts - 1, 0) "
+                                 "WHERE id = $1::bigint"
+                               : "UPDATE mail_outbox SET state = 'pending', "
+                                 "next_attempt_at = $2::bigint, "
+                                 "last_error = $3::text WHERE id = $1::bigint",
+                     &p, NULL, NULL, 0, 1, NULL, 0,
+                     give_back ? "release mail" : "retry mail");
+}
+
+int pg_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                    const char *error)
+{
+    return outbox_pending(st, id, next_at, error, 0);
+}
+
+int pg_outbox_release(struct store *st, int64_t id, int64_t next_at,
+                      const char *error)
+{
+    return outbox_pending(st, id, next_at, error, 1);
 }
 
 int pg_outbox_fail(struct store *st, int64_t id, const char *error)

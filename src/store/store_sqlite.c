@@ -1073,6 +1073,7 @@ static const struct store_ops sqlite_ops = {
     .outbox_claim = sq_outbox_claim,
     .outbox_sent = sq_outbox_sent,
     .outbox_retry = sq_outbox_retry,
+    .outbox_release = sq_outbox_release,
     .outbox_fail = sq_outbox_fail,
     .narration_save = sq_narration_save,
     .narration_latest = sq_narration_latest,

@@ -689,15 +689,34 @@ int sq_outbox_sent(struct store *st, int64_t id, int64_t now)
                      v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "mark mail sent");
 }
 
-int sq_outbox_retry(struct store *st, int64_t id, int64_t next_at,
-                    const char *error)
+/* A claimed row pending again at next_at with error; give_back returns
+ * the attempt its claim counted (store_outbox_release). */
+static int outbox_pending(struct store *st, int64_t id, int64_t next_at,
+                          const char *error, int give_back)
 {
     const struct sq_val v[] = {SQ_NUM(id), SQ_NUM(next_at), SQ_TXT(error)};
 
     return sq_write1(st, NULL,
-                     "UPDATE mail_outbox SET state = 'pending', "
-                     "next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-                     v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL, "retry mail");
+                     give_back ? "UPDATE mail_outbox SET state = 'pending', "
+                                 "next_attempt_at = ?2, last_error = ?3, "
+                                 "attempts = max(attempts - 1, 0) WHERE id = ?1"
+                               : "UPDATE mail_outbox SET state = 'pending', "
+                                 "next_attempt_at = ?2, last_error = ?3 "
+                                 "WHERE id = ?1",
+                     v, SQ_NVALS(v), NULL, NULL, 0, 1, NULL,
+                     give_back ? "release mail" : "retry mail");
+}
+
+int sq_outbox_retry(struct store *st, int64_t id, int64_t next_at,
+                    const char *error)
+{
+    return outbox_pending(st, id, next_at, error, 0);
+}
+
+int sq_outbox_release(struct store *st, int64_t id, int64_t next_at,
+                      const char *error)
+{
+    return outbox_pending(st, id, next_at, error, 1);
 }
 
 int sq_outbox_fail(struct store *st, int64_t id, const char *error)

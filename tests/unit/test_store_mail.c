@@ -533,6 +533,12 @@ static void contract_outbox(struct store *st, const char *url)
     CHECK(store_outbox_claim(st, &a, 300, 60, 10, &o, &n) == 0 && n == 1 &&
               o[0].attempts == 3,
           "a retried mail is claimed again when due");
+    CHECK(store_outbox_release(st, o[0].id, 400, "unreachable") == 0 &&
+              store_outbox_claim(st, &a, 399, 60, 10, &o, &n) == 0 && n == 0,
+          "a released mail waits until it is due again");
+    CHECK(store_outbox_claim(st, &a, 400, 60, 10, &o, &n) == 0 && n == 1 &&
+              o[0].attempts == 3,
+          "a released mail got back the attempt its claim counted");
     CHECK(store_outbox_fail(st, o[0].id, "bounced") == 0 &&
               store_outbox_progress(st, "confirm:1", &sent, &failed,
                                     &pending) == 0 &&
@@ -556,6 +562,7 @@ static void contract_outbox(struct store *st, const char *url)
           "claiming at most 0 claims nothing");
     CHECK(store_outbox_sent(st, 999999, 1) == STORE_NOTFOUND &&
               store_outbox_retry(st, 999999, 1, NULL) == STORE_NOTFOUND &&
+              store_outbox_release(st, 999999, 1, NULL) == STORE_NOTFOUND &&
               store_outbox_fail(st, 999999, NULL) == STORE_NOTFOUND,
           "marking a missing mail is not found");
     if (is_pg) {
