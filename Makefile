@@ -115,7 +115,7 @@ fuzz:
 
 fuzz-build: $(FUZZ_BINS)
 
-$(B)/fuzz/%: tests/fuzz/fuzz_%.c $(OBJ)
+$(B)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OBJ)
 	@mkdir -p $(B)/fuzz
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fsanitize=fuzzer \
 	    -o $@ $< $(OBJ) $(PKG_LIBS)

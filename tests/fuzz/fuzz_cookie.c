@@ -13,18 +13,9 @@
 #include <string.h>
 
 #include "content/session.h"
-#include "core/log.h"
+#include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    log_set_level(LOG_ERROR);
-    return 0;
-}
+FUZZ_INIT_QUIET
 
 /* 1 when s is SESSION_TOKEN_HEX lower-case hex digits. */
 static int token_shape(const char *s)

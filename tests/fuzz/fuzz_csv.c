@@ -16,10 +16,8 @@
 #include "content/session.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "fuzz.h"
 #include "store/store.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct store *st; /* the throw-away site's store */
 static char dir[256];    /* its folder */

@@ -23,9 +23,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Inputs between two fresh databases. */
 #define RESET_EVERY 200

@@ -11,18 +11,9 @@
 
 #include "content/nql.h"
 #include "core/arena.h"
-#include "core/log.h"
+#include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    log_set_level(LOG_ERROR);
-    return 0;
-}
+FUZZ_INIT_QUIET
 
 /* The one post every filter is matched against; "nope" is unknown. */
 static void lookup(void *ctx, struct arena *a, const char *field,

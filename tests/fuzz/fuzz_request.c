@@ -7,13 +7,14 @@
  *
  * A real server (http_server_start on 127.0.0.1:0, two worker threads)
  * is started once; each input is written raw to a fresh connection and
- * the first answer read (see exchange()). The routes read everything a handler can ask for, so every
- * parser runs. Checks: the server answers with an HTTP/1.x status line
- * or closes (a crash, leak or sanitizer report is the failure libFuzzer
- * catches), and after every input a plain GET still gets its 200 (the
- * server stays usable).
+ * the first answer read (see exchange()). The routes read everything a handler
+ * can ask for, so every parser runs. Checks: the server answers with an
+ * HTTP/1.x status line or closes (a crash, leak or sanitizer report is the
+ * failure libFuzzer catches), and after every input a plain GET still gets its
+ * 200 (the server stays usable).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -26,18 +27,15 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "fuzz.h"
 #include "http/http.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned port;
 
 /* Reads every input a handler can see, and answers with a digest. */
 static int h_all(struct http_req *req, void *app)
 {
-    static const char *const names[] = {"a", "q", "page", "email", "file",
-                                        "x"};
+    static const char *const names[] = {"a", "q", "page", "email", "file", "x"};
     struct arena *a = http_req_arena(req);
     size_t total = 0, len = 0;
     const char *vals[8];
@@ -71,24 +69,43 @@ static const struct http_route routes[] = {
     {HTTP_GET | HTTP_POST, "/f/*", h_all, 1 << 20},
 };
 
+/* Stops the run with a line saying which check failed (libFuzzer only
+ * reports "deadly signal" for an abort). */
+static void fail(const char *why)
+{
+    fprintf(stderr, "fuzz_request: %s (errno %d: %s)\n", why, errno,
+            strerror(errno));
+    abort();
+}
+
+/* A connection to the server. Closing it resets it (SO_LINGER 0), so
+ * the two connections of every input leave no TIME_WAIT behind: at a
+ * few hundred inputs a second those would use up the ephemeral ports
+ * within the 60 s run where the kernel does not reuse them. A refused
+ * or out-of-ports connect is retried for a while before it counts. */
 static int dial(void)
 {
     struct sockaddr_in sa = {0};
     struct timeval tv = {1, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct linger lg = {1, 0};
 
-    if (fd < 0)
-        return -1;
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            fail("socket");
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
         close(fd);
-        return -1;
+        usleep(20000);
     }
-    return fd;
+    fail("the server stopped accepting connections for 2 s");
+    return -1;
 }
 
 /* 1 when out (got bytes) holds one whole response: its header block
@@ -115,16 +132,16 @@ static int response_done(const char *out, size_t got)
 /* Sends n bytes and reads the answer into out (cap bytes, NUL added):
  * until the first response is whole (the connection is then closed by
  * us: pipelined requests after it are cut off, which servers must bear
- * too), the server closes, or nothing comes for QUIET_MS (a request
+ * too), the server closes, or nothing comes for quiet_ms (a request
  * still waiting for bytes that will never come). Returns bytes read. */
-#define QUIET_MS 50
-static size_t exchange(const void *data, size_t n, char *out, size_t cap)
+#define QUIET_MS 50   /* a fuzz input: most wait for more bytes */
+#define PROBE_MS 5000 /* the probe: a loaded machine may stall a while */
+static size_t exchange(const void *data, size_t n, char *out, size_t cap,
+                       int quiet_ms)
 {
     int fd = dial();
     size_t got = 0, off = 0;
 
-    if (fd < 0)
-        abort(); /* the server stopped accepting */
     while (off < n) {
         ssize_t w = send(fd, (const char *)data + off, n - off, MSG_NOSIGNAL);
         if (w <= 0)
@@ -133,7 +150,7 @@ static size_t exchange(const void *data, size_t n, char *out, size_t cap)
     }
     while (got + 1 < cap) {
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, QUIET_MS) <= 0)
+        if (poll(&pfd, 1, quiet_ms) <= 0)
             break;
         ssize_t r = recv(fd, out + got, cap - 1 - got, 0);
         if (r <= 0)
@@ -176,11 +193,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 "Connection: close\r\n\r\n";
     char out[16384];
 
-    size_t n = exchange(data, size, out, sizeof out);
+    size_t n = exchange(data, size, out, sizeof out, QUIET_MS);
     if (n > 0 && strncmp(out, "HTTP/1.", 7) != 0)
-        abort(); /* something other than a status line went out */
-    n = exchange(probe, sizeof probe - 1, out, sizeof out);
+        fail("something other than a status line went out");
+    n = exchange(probe, sizeof probe - 1, out, sizeof out, PROBE_MS);
     if (n < 12 || strncmp(out + 9, "200", 3) != 0)
-        abort(); /* the server no longer serves a plain request */
+        fail("the server no longer serves a plain request");
     return 0;
 }

@@ -9,11 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "fuzz.h"
 #include "http/http_internal.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const patterns[] = {
     "/",
@@ -35,13 +32,7 @@ static const char *const patterns[] = {
     "/tag/:slug/",
 };
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    log_set_level(LOG_ERROR);
-    return 0;
-}
+FUZZ_INIT_QUIET
 
 /* Matches path against pattern and checks what came back. */
 static void one(const char *pattern, const char *path)

@@ -11,20 +11,11 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/log.h"
 #include "core/str.h"
+#include "fuzz.h"
 #include "store/backend.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    log_set_level(LOG_ERROR);
-    return 0;
-}
+FUZZ_INIT_QUIET
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,10 +16,8 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "fuzz.h"
 #include "render/tmpl.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static json_t *model;    /* the data every template renders against */
 static json_t *partials; /* name -> template source */

@@ -113,9 +113,16 @@ run_one() {
     else
         art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         why=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log")
-        printf 'CRASH fuzz %s: after %s runs: %s\n    input: %s; log: %s\n' \
-            "$name" "${runs:-?}" "${why:-exit $rc}" "${art:-none saved}" "$log" \
-            >"$B/fuzz-logs/$name.verdict"
+        # the target's own message (fuzz_NAME: ...) and the first frames,
+        # so a CI log that keeps only this output still says where
+        said=$(grep -m3 -E '^fuzz_[a-z_]+: ' "$log")
+        frames=$(grep -m8 -E '^ +#[0-9]+ ' "$log")
+        {
+            printf 'CRASH fuzz %s: after %s runs: %s\n    input: %s; log: %s\n' \
+                "$name" "${runs:-?}" "${why:-exit $rc}" "${art:-none saved}" "$log"
+            [ -n "$said" ] && printf '%s\n' "$said" | sed 's/^/    /'
+            [ -n "$frames" ] && printf '%s\n' "$frames" | sed 's/^ */    /'
+        } >"$B/fuzz-logs/$name.verdict"
     fi
 }
 
