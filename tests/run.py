@@ -8,12 +8,14 @@ is started with scripts/pg.sh (stopped after them and the end-to-end
 tests) and its URL given to the tests as NEWSROOM_TEST_PG, so the test_store*
 binaries run the store contract on PostgreSQL as well as SQLite; a server that cannot be started is a
 failure, not a skip (an already set NEWSROOM_TEST_PG is used as it is).
-The end-to-end suite in tests/e2e/ runs under pytest (four files at a
-time with pytest-xdist; NEWSROOM_TEST_WORKERS=0 for one at a time; the
-files in SERIAL alone afterwards), and the browser
+The unit binaries run one per core at once. The end-to-end suite in
+tests/e2e/ runs under pytest (four files at a time with pytest-xdist;
+NEWSROOM_TEST_WORKERS=0 for one at a time; the files in SERIAL alone
+afterwards), and the browser
 suite in tests/browser/ under node's test runner with Debian's Chromium,
 and the Content API suite in tests/api/ (Ghost's own npm client) under
-node's test runner too, all against the real binary ($NEWSROOM_BIN,
+node's test runner too (NEWSROOM_TEST_WORKERS files at once), all
+against the real binary ($NEWSROOM_BIN,
 default build/newsroom);
 each test there counts once.
 Under `make asan` every process (unit tests, servers, CLI runs) writes its
@@ -22,6 +24,7 @@ stderr nobody reads (a server's leak report comes at its exit, after its
 test passed): each report found there at the end is one failure, printed.
 Run from the repository root. Exit status 0 only when nothing failed.
 """
+import concurrent.futures
 import glob
 import os
 import re
@@ -35,12 +38,21 @@ passed = failed = skipped = 0
 
 
 def run_unit(binary):
+    """Runs one unit binary; returns (name, process or None if it timed
+    out)."""
+    try:
+        return binary, subprocess.run([binary], capture_output=True,
+                                      text=True, errors="replace",
+                                      timeout=600)
+    except subprocess.TimeoutExpired:
+        return binary, None
+
+
+def count_unit(binary, proc):
+    """Prints and counts what one unit binary said."""
     global passed, failed
     name = os.path.basename(binary)
-    try:
-        proc = subprocess.run([binary], capture_output=True, text=True,
-                              errors="replace", timeout=600)
-    except subprocess.TimeoutExpired:
+    if proc is None:
         print(f"FAIL {name}: timed out")
         failed += 1
         return
@@ -149,7 +161,11 @@ def run_node(folder, label, timeout):
     Content API)."""
     global passed, failed
     tests = sorted(f for f in os.listdir(folder) if f.endswith(".test.mjs"))
+    # files at once: each starts its own server (and browser), and most of
+    # their time is waiting on pages and timers
+    concurrency = [f"--test-concurrency={WORKERS}"] if WORKERS else []
     proc = subprocess.run(["node", "--test", "--test-reporter=tap",
+                           *concurrency,
                            *[os.path.join(folder, t) for t in tests]],
                           capture_output=True, text=True, errors="replace",
                           timeout=timeout)
@@ -190,8 +206,12 @@ def check_sanitizer_logs():
 def main():
     pgdata = start_postgresql()
     try:
-        for b in sys.argv[1:]:
-            run_unit(b)
+        # the binaries are independent (each its own temporary folders
+        # and PostgreSQL databases): as many at once as there are cores,
+        # reported in the order given
+        with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+            for b, proc in ex.map(run_unit, sys.argv[1:]):
+                count_unit(b, proc)
         # the end-to-end tests use SQLite, except those that take
         # NEWSROOM_TEST_PG (tests/e2e/test_migrate.py: migrate, two nodes)
         if os.path.isdir("tests/e2e"):

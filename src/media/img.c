@@ -303,12 +303,23 @@ out:
     return ready;
 }
 
+/* The storage fault behind this thread's last failed import (see
+ * img_last_io_fault); reset when an import starts. */
+static _Thread_local int last_io_fault;
+
+int img_last_io_fault(void)
+{
+    return last_io_fault;
+}
+
 /* Records why a file under the media folders could not be written: a full
  * or read-only disk in words a journalist can pass on (the path is logged
  * for the operator), anything else as "cannot VERB 'PATH': reason". */
 static void io_fail(char *err, size_t errlen, const char *verb,
                     const char *path, int e)
 {
+    if (e == ENOSPC || e == EDQUOT || e == EROFS)
+        last_io_fault = e;
     if (e == ENOSPC || e == EDQUOT) {
         log_error("cannot %s '%s': %s", verb, path, strerror(e));
         snprintf(err, errlen,
@@ -581,6 +592,7 @@ static int import(const void *data, size_t len, const char *media_dir,
     int ret = -1;
 
     memset(out, 0, sizeof(*out));
+    last_io_fault = 0;
     if (check_input(len, base, err, errlen) < 0)
         return -1;
     if (upload) {

@@ -64,4 +64,11 @@ int img_import_upload(const void *data, size_t len, const char *media_dir,
                       const char *originals_dir, const char *base,
                       struct img_info *out, char *err, size_t errlen);
 
+/* Why the calling thread's last img_import or img_import_upload failed,
+ * when the media folder could not be written: ENOSPC or EDQUOT (the disk
+ * is full) or EROFS (read-only); 0 when it failed for another reason (the
+ * image itself) or did not fail. Lets the desk answer 507 or 503, not
+ * 400, for a fault the journalist cannot fix (docs/faults.md). */
+int img_last_io_fault(void);
+
 #endif

@@ -270,12 +270,32 @@ static void inlines(struct conv *c, xmlNode *first, struct buf *b)
         inline_node(c, n, b);
 }
 
-/* Adds a finished block to out, a blank line after the previous one. */
+/* The length of s without its trailing spaces, newlines and hard breaks
+ * ("\\\n", a <br>): at the end of a block CommonMark shows a break's
+ * backslash as text. A backslash before the newline ends a break only
+ * when it is not itself escaped (an even run is escaped backslashes). */
+static size_t trim_end(const char *s, size_t len)
+{
+    for (;;) {
+        int nl = 0;
+        size_t run = 0;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\n'))
+            nl |= s[--len] == '\n';
+        while (run < len && s[len - 1 - run] == '\\')
+            run++;
+        if (!nl || run % 2 == 0)
+            return len;
+        len--;
+    }
+}
+
+/* Adds a finished block to out, a blank line after the previous one;
+ * breaks at either end of it are dropped (they separate nothing). */
 static void add_block(struct buf *out, const char *s, size_t len)
 {
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\n'))
-        len--;
-    while (len && (*s == ' ' || *s == '\n'))
+    len = trim_end(s, len);
+    while (len &&
+           (*s == ' ' || *s == '\n' || (*s == '\\' && len > 1 && s[1] == '\n')))
         s++, len--;
     if (!len)
         return;

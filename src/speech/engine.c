@@ -697,15 +697,30 @@ out:
 
 /* ---- the public entry ---- */
 
-/* Removes the temporary files (out_path.XXXXXX) a synthesis of the same
- * file left when its process was killed: one job narrates a file at a
- * time (the job queue's lease), so any such file is an orphan. */
-static void remove_leftovers(const char *out_path)
+/* 1 when name is a synthesis's temporary file: "NAME.mp3.XXXXXX". */
+static int is_temp_mp3(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 11 && name[n - 7] == '.' &&
+           strncmp(name + n - 11, ".mp3", 4) == 0;
+}
+
+/* Removes the temporary files (NAME.mp3.XXXXXX) killed syntheses left in
+ * out_path's folder. One of out_path itself is an orphan whatever its
+ * age: one job narrates a file at a time (the job queue's lease). One of
+ * another file - an article whose text changed after its narration was
+ * killed, so its hash and file name changed too - is removed once nothing
+ * has written to it for stale_s: a running synthesis writes as it goes,
+ * and the command engine is killed at its timeout. */
+static void remove_leftovers(const char *out_path, unsigned stale_s)
 {
     const char *slash = strrchr(out_path, '/');
     const char *base = slash ? slash + 1 : out_path;
     size_t blen = strlen(base);
+    time_t now = time(NULL);
     char dir[4096];
+    struct stat sb;
     DIR *d;
 
     if (slash && (size_t)(slash - out_path) >= sizeof dir)
@@ -715,8 +730,13 @@ static void remove_leftovers(const char *out_path)
     if (!(d = opendir(dir)))
         return;
     for (struct dirent *de; (de = readdir(d));) {
-        if (strlen(de->d_name) == blen + 7 &&
-            strncmp(de->d_name, base, blen) == 0 && de->d_name[blen] == '.')
+        int mine = strlen(de->d_name) == blen + 7 &&
+                   strncmp(de->d_name, base, blen) == 0 &&
+                   de->d_name[blen] == '.';
+        if (mine ||
+            (is_temp_mp3(de->d_name) &&
+             fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISREG(sb.st_mode) && now - sb.st_mtime > (time_t)stale_s))
             unlinkat(dirfd(d), de->d_name, 0);
     }
     closedir(d);
@@ -760,7 +780,8 @@ int speech_synthesize(const struct speech_opts *o, const char *text,
     if (!tmp)
         abort();
     snprintf(tmp, n, "%s.XXXXXX", out_path);
-    remove_leftovers(out_path);
+    remove_leftovers(
+        out_path, (o->timeout_s ? o->timeout_s : SPEECH_TIMEOUT_DEFAULT) + 60);
     fd = mkstemp(tmp);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));

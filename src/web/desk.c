@@ -17,6 +17,8 @@
  */
 #include "web/desk.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -822,9 +824,11 @@ static int read_post_form(struct desk_req *d, struct desk_post_input *in,
     return 0;
 }
 
-/* Imports the uploaded feature image, if any, into in. 0 or a desk_rc. */
+/* Imports the uploaded feature image, if any, into in. 0 or a desk_rc.
+ * When the media folder cannot be written (full or read-only disk),
+ * *fault is the status to answer with (507 or 503) and err says so. */
 static int take_upload(struct desk_req *d, struct desk_post_input *in,
-                       char *err, size_t errlen)
+                       char *err, size_t errlen, int *fault)
 {
     const struct http_file *f = http_req_file(d->req, "image");
     struct img_info info;
@@ -841,8 +845,11 @@ static int take_upload(struct desk_req *d, struct desk_post_input *in,
         base = "image";
     const char *originals = arena_printf(d->a, "%s/originals", d->app->dir);
     if (img_import_upload(f->data, f->len, d->app->media_dir, originals, base,
-                          &info, err, errlen) < 0)
+                          &info, err, errlen) < 0) {
+        int e = img_last_io_fault();
+        *fault = e == EROFS ? 503 : e ? 507 : 0;
         return DESK_INVALID;
+    }
     img.name = info.name;
     img.width = info.width;
     img.height = info.height;
@@ -1047,7 +1054,7 @@ int desk_post_submit(struct http_req *req, void *app)
     enum desk_intent intent = DESK_SAVE;
     char err[400] = "";
     int64_t id = 0;
-    int sent, rc;
+    int sent, rc, fault = 0;
 
     if (desk_enter(req, app, &d, &sent) < 0)
         return sent;
@@ -1058,7 +1065,7 @@ int desk_post_submit(struct http_req *req, void *app)
     }
     rc = read_post_form(&d, &in, &intent, err, sizeof err);
     if (rc == 0)
-        rc = take_upload(&d, &in, err, sizeof err);
+        rc = take_upload(&d, &in, err, sizeof err, &fault);
     if (rc == 0)
         rc = desk_post_save(d.app->st, d.a, &d.who, &in, intent, d.now,
                             d.app->cfg.reading_speed, &id, err, sizeof err);
@@ -1067,10 +1074,16 @@ int desk_post_submit(struct http_req *req, void *app)
     if (rc == DESK_ERROR) /* disk full or read-only: keep what they typed */
         snprintf(err, sizeof err, "%s Your text is still in the form below.",
                  page_fault_text(1));
+    if (fault) { /* the media disk: nothing saved, the form kept */
+        err[0] = (char)toupper((unsigned char)err[0]);
+        snprintf(err + strlen(err), sizeof err - strlen(err),
+                 ". Your text is still in the form below.");
+    }
     if (rc == DESK_FORBIDDEN)
         return desk_fail(&d, rc, err);
     if (rc != DESK_OK)
-        return editor_page(&d, desk_status(rc), &in, sp, err, NULL);
+        return editor_page(&d, fault ? fault : desk_status(rc), &in, sp, err,
+                           NULL);
     narrate_if_live(&d, id);
     return http_resp_redirect(req, 303,
                               arena_printf(d.a, "/desk/posts/%lld/?done=%s",

@@ -33,6 +33,17 @@ int main(void)
     CHECK_STR(conv(&a, "<p>Hello <strong>big</strong> <em>world</em></p>"),
               "Hello **big** *world*", "emphasis");
     CHECK_STR(conv(&a, "<p>a</p><p>b</p>"), "a\n\nb", "paragraphs");
+    CHECK_STR(conv(&a, "<p>one<br>two</p>"), "one\\\ntwo",
+              "a <br> inside a paragraph is a hard break");
+    CHECK_STR(conv(&a, "<p>Line one<br></p><p>x<br> <br>\n</p>"),
+              "Line one\n\nx", "breaks ending a paragraph are dropped");
+    CHECK_STR(conv(&a, "<p><br>Start</p>"), "Start",
+              "a break starting a paragraph is dropped");
+    CHECK_STR(conv(&a, "<p>C:\\<br></p>"), "C:\\\\",
+              "an escaped backslash before a dropped break stays");
+    CHECK(strstr(rendered(&a, "<p>Signed<br></p><ul><li>item<br></li></ul>"),
+                 "\\") == NULL,
+          "no stray backslash shows after a final <br>");
     CHECK_STR(conv(&a, "<h2>Sub <b>head</b></h2><p>x</p>"),
               "## Sub **head**\n\nx", "headings");
     CHECK_STR(conv(&a, "<ul><li>one</li><li>two <a "
