@@ -406,6 +406,7 @@ struct framing {
     const char *cl, *te; /* the first value of each */
     int cl_differ;       /* two Content-Length values that differ */
     int bad_name;        /* a field name that is not a token */
+    int folded;          /* a framing field folded onto the next line */
 };
 
 static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind,
@@ -428,14 +429,21 @@ static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind,
     } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         if (f->n_te++ == 0)
             f->te = value;
+    } else if (strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0 ||
+               strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0) {
+        /* MHD 0.9.75 joins an obs-fold continuation of an empty field
+         * to its name: "Transfer-Encoding:\r\n chunked" arrives as
+         * "Transfer-Encodingchunked" with an empty value */
+        f->folded = 1;
     }
     return MHD_YES;
 }
 
 /* A message two HTTP parsers could frame differently - the seed of
  * request smuggling through a proxy - is refused before its body is read
- * (RFC 9112 5.1, 6.1, 6.3): a field name that is not a token (e.g.
- * "Transfer-Encoding : chunked"), both Content-Length and
+ * (RFC 9112 5.1, 5.2, 6.1, 6.3): a field name that is not a token (e.g.
+ * "Transfer-Encoding : chunked"), a framing field folded onto the next
+ * line (obs-fold), both Content-Length and
  * Transfer-Encoding, Content-Length values that differ, more than one
  * Transfer-Encoding field, or a transfer coding other than "chunked"
  * (501). Answered at once, so MHD closes the connection after it. NULL,
@@ -449,6 +457,9 @@ static const char *framing(struct MHD_Connection *conn, int *status)
     if (f.bad_name)
         return "a header name contains a space or another character "
                "that is not allowed";
+    if (f.folded)
+        return "a Content-Length or Transfer-Encoding header is folded "
+               "onto the next line (obs-fold); send it on one line";
     if (f.n_te && f.n_cl)
         return "a request may not have both Content-Length and "
                "Transfer-Encoding";

@@ -287,10 +287,9 @@ SMUGGLING = {
     "te_cl_tab": (_te_variant(b"tab", b"Transfer-Encoding:\tchunked"), None),
     "te_cl_upper": (_te_variant(b"upper", b"Transfer-Encoding: CHUNKED"), None),
     "two_content_lengths": (_two_cl(), None),
-    "te_obs_fold": (_te_variant(b"fold", b"Transfer-Encoding:\r\n chunked"), (
-        "bug: an obs-folded Transfer-Encoding is neither refused nor unfolded "
-        "(RFC 9112 5.2); the request is framed by Content-Length and the "
-        "connection stays open")),
+    "te_obs_fold": (_te_variant(b"fold", b"Transfer-Encoding:\r\n chunked"), None),
+    "cl_obs_fold": ((b"POST /desk/signin HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 5\r\n"
+                     b"\r\n0\r\n\r\n" + smuggled(b"clfold")), None),
     "te_space_before_colon": (_te_variant(b"space", b"Transfer-Encoding : chunked"), None),
     "te_unknown_coding": (_te_variant(b"xchunked", b"Transfer-Encoding: xchunked"), None),
     "chunk_size_not_hex": (_bad_chunk(b"zz", b"zz"), None),
