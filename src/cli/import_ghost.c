@@ -29,6 +29,8 @@
  * on.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,20 +51,26 @@
 #include "core/bounds.h"
 #include "core/config.h"
 #include "core/str.h"
+#include "media/img.h"
 #include "render/htmlmd.h"
 #include "store/store.h"
 
 static const char usage[] =
-    "usage: newsroom import ghost DIR FILE\n"
+    "usage: newsroom import ghost DIR FILE [--images FOLDER]\n"
     "\n"
     "Imports a Ghost JSON export (Ghost 1.x to 5.x: Settings > Labs >\n"
     "Export) into the site in DIR: posts and pages with their bodies,\n"
-    "authors, tags, bylines and tag order, featured flags, feature images\n"
-    "(kept as their URLs), newsletters, and members as subscribers of the\n"
-    "newsletters they chose. No mail is sent. Slugs and dates are kept, so\n"
-    "old URLs keep working. Running it again with the same file adds\n"
-    "nothing twice. FILE may be larger than memory. docs/import.md has the\n"
-    "details.\n";
+    "authors, tags, bylines and tag order, featured flags, feature images,\n"
+    "newsletters, and members as subscribers of the newsletters they\n"
+    "chose. No mail is sent. Slugs and dates are kept, so old URLs keep\n"
+    "working. Running it again with the same file adds nothing twice. FILE\n"
+    "may be larger than memory. docs/import.md has the details.\n"
+    "\n"
+    "  --images FOLDER  Ghost's content/images folder (from the Ghost\n"
+    "                   server or its backup): the feature images and the\n"
+    "                   body images it holds are checked and resized like\n"
+    "                   uploads and shown on the pages. Without it images\n"
+    "                   are kept as their URLs and not shown.\n";
 
 #define SRC "ghost"
 #define CHUNK (64 * 1024)
@@ -470,6 +478,11 @@ struct import {
     char *reasons[REPORT_MAX], *warnings[REPORT_MAX];
     size_t nreasons, nwarnings; /* all, also past REPORT_MAX */
     int64_t now;
+    const char *images;   /* --images: Ghost's content/images, or NULL */
+    char media[4200];     /* DIR/media and DIR/originals, for img_import */
+    char originals[4200]; /* _upload */
+    const char *slug;     /* the post being imported, for warnings */
+    size_t images_copied; /* images taken from --images this run */
 };
 
 static void note(char **list, size_t *n, const char *fmt, va_list ap)
@@ -854,9 +867,143 @@ static const char *markdown_card(struct import *im, const char *doc)
 
 /* The image row for an external URL (made once, kept by its URL): it has
  * no size, so pages leave it out until it is uploaded in the desk. */
+/* The file under --images that a Ghost image URL names, relative to the
+ * folder (the part after "/content/images/", a resized copy's "size/wN/"
+ * dropped, query and fragment cut), or NULL: no --images, not a Ghost
+ * content image, or a path that would leave the folder. */
+static const char *local_path(struct import *im, const char *url)
+{
+    const char *p = im->images ? strstr(url, "/content/images/") : NULL;
+
+    if (!p)
+        return NULL;
+    p += strlen("/content/images/");
+    if (strncmp(p, "size/", 5) == 0 && (p = strchr(p + 5, '/')))
+        p++;
+    if (!p)
+        return NULL;
+    char *rel = arena_strndup(&im->a, p, strcspn(p, "?#"));
+    if (!*rel || strstr(rel, "..") || strchr(rel, '\\'))
+        return NULL;
+    for (const char *c = rel; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            return NULL;
+    return rel;
+}
+
+/* Reads path (a regular file of at most IMG_MAX_BYTES) into a malloc'd
+ * buffer; NULL with a reason in err. */
+static unsigned char *read_image(const char *path, size_t *len, char *err,
+                                 size_t errlen)
+{
+    struct stat sb;
+    unsigned char *data = NULL;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s",
+                 errno == ENOENT ? "not in the --images folder"
+                                 : strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+        snprintf(err, errlen, "not a file");
+    else if ((unsigned long long)sb.st_size > IMG_MAX_BYTES)
+        snprintf(err, errlen, "the file is larger than %u MB",
+                 IMG_MAX_BYTES / (1024 * 1024));
+    else if (!(data = malloc((size_t)sb.st_size + 1)))
+        snprintf(err, errlen, "out of memory");
+    else {
+        size_t got = 0;
+        while (got < (size_t)sb.st_size) {
+            ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
+            if (n <= 0) {
+                snprintf(err, errlen, "cannot read: %s",
+                         n < 0 ? strerror(errno) : "it got shorter");
+                free(data);
+                data = NULL;
+                break;
+            }
+            got += (size_t)n;
+        }
+        *len = got;
+    }
+    close(fd);
+    return data;
+}
+
+/* The image a Ghost URL names, taken from --images: checked and resized
+ * as the desk does an upload (img_import_upload), stored, and recorded in
+ * import_map (kind "image", its path in the folder) so every URL of the
+ * same file, in any post or a later run, takes the same row. 0 with its
+ * id, 1 when there is no local copy to take, -1 when there is one but it
+ * was refused (warned). */
+static int local_image(struct import *im, const char *url, const char *alt,
+                       int64_t *id)
+{
+    const char *rel = local_path(im, url);
+    struct store_image img;
+    struct img_info info;
+    char err[300];
+    size_t len = 0;
+
+    if (!rel)
+        return 1;
+    if (store_import_map_get(im->st, SRC, "image", rel, id) == STORE_OK)
+        return 0;
+    const char *path = arena_printf(&im->a, "%s/%s", im->images, rel);
+    unsigned char *data = read_image(path, &len, err, sizeof err);
+    const char *slash = strrchr(path, '/');
+    char *base = str_slugify(&im->a, slash ? slash + 1 : path, 40);
+    char *dot = base ? strrchr(base, '-') : NULL;
+    if (dot && dot != base) /* "photo-jpg": the extension goes */
+        *dot = '\0';
+    if (data && img_import_upload(data, len, im->media, im->originals,
+                                  base && *base ? base : "image", &info, err,
+                                  sizeof err) < 0) {
+        free(data);
+        data = NULL;
+    } else if (data) {
+        free(data);
+        /* the same photo already stored (same bytes, same file name, in
+         * another folder): its row, not a second one */
+        if (store_image_get_by_name(im->st, &im->a, info.name, &img) ==
+            STORE_OK)
+            *id = img.id;
+        else if (site_image_save(im->st, &info, alt, id) != STORE_OK)
+            return -1;
+        else
+            im->images_copied++;
+        store_import_map_put(im->st, SRC, "image", rel, *id);
+        return 0;
+    }
+    warn(im, "post '%s': image '%s': %s", im->slug ? im->slug : "?", path, err);
+    return -1;
+}
+
+/* htmlmd_src_fn: a body image found under --images is shown from our
+ * copy (its largest JPEG variant, which the page's image hook sizes),
+ * else kept as it was. */
+static const char *body_src(void *ctx, struct arena *a, const char *src)
+{
+    struct import *im = ctx;
+    struct store_image img;
+    int64_t id;
+
+    if (local_image(im, src, NULL, &id) != 0 ||
+        store_image_get(im->st, a, id, &img) != STORE_OK || !*img.widths)
+        return src;
+    const char *last = strrchr(img.widths, ',');
+    return arena_printf(a, "/media/%s-%s.jpg", img.name,
+                        last ? last + 1 : img.widths);
+}
+
 static int64_t image_for(struct import *im, const char *url, const char *alt)
 {
     struct store_image img;
+    int64_t id;
+    if (local_image(im, url, alt, &id) == 0)
+        return id;
     if (store_image_get_by_name(im->st, &im->a, url, &img) == STORE_OK)
         return img.id;
     memset(&img, 0, sizeof img);
@@ -945,6 +1092,7 @@ static void import_post(struct import *im, json_t *row)
         warn(im, "post '%s': title cut to %d bytes", id, BOUND_TITLE_LEN);
     }
     const char *slug = slug_for(im, row, title);
+    im->slug = slug;
     if (!slug) {
         skip(im, k, "post '%s': no usable slug", id);
         return;
@@ -965,7 +1113,8 @@ static void import_post(struct import *im, json_t *row)
         md = opt(im, row, "markdown");
     if (!md && opt(im, row, "html")) {
         const char *html = text(im, row, "html");
-        md = htmlmd_convert(&im->a, html, strlen(html), BOUND_MARKDOWN);
+        md = htmlmd_convert_map(&im->a, html, strlen(html), BOUND_MARKDOWN,
+                                body_src, im);
         if (!md) {
             skip(im, k,
                  "post '%s': the body is too large (over %d KB as "
@@ -1183,6 +1332,9 @@ static void summary(struct import *im, const char *file, const char *version)
             printf(", %zu skipped", c->skipped);
         putchar('\n');
     }
+    if (im->images)
+        printf("  %-12s %6zu taken from '%s'\n", "images", im->images_copied,
+               im->images);
     if (im->nreasons)
         printf("skipped (%zu):\n", im->nreasons);
     for (size_t i = 0; i < im->nreasons && i < REPORT_MAX; i++)
@@ -1225,7 +1377,7 @@ static void apply_pass1(struct import *im)
     arena_release(&im->a);
 }
 
-static int run_import(const char *dir, const char *file)
+static int run_import(const char *dir, const char *file, const char *images)
 {
     struct import im;
     struct reader r;
@@ -1243,6 +1395,13 @@ static int run_import(const char *dir, const char *file)
         return cli_fail("%s", err);
     arena_init(&im.a);
     im.now = (int64_t)time(NULL);
+    im.images = images;
+    snprintf(im.media, sizeof im.media, "%s/media", dir);
+    snprintf(im.originals, sizeof im.originals, "%s/originals", dir);
+    if (images && img_init("newsroom") < 0) {
+        cli_fail("import ghost: cannot start the image library");
+        goto out;
+    }
     im.users = json_array();
     im.tags = json_array();
     im.newsletters = json_array();
@@ -1284,6 +1443,8 @@ static int run_import(const char *dir, const char *file)
     summary(&im, file, version);
     rc = 0;
 out:
+    if (images)
+        img_shutdown();
     for (size_t i = 0; i < im.nreasons && i < REPORT_MAX; i++)
         free(im.reasons[i]);
     for (size_t i = 0; i < im.nwarnings && i < REPORT_MAX; i++)
@@ -1306,8 +1467,32 @@ int cli_import_ghost(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *dir, *file;
-    int rc = cli_dir_file("import ghost", argc, argv, NULL, NULL, &dir, &file);
+    const char *dir, *file, *images = NULL;
+    char *rest[8];
+    int n = 0;
+    struct stat sb;
 
-    return rc ? rc : run_import(dir, file);
+    /* --images FOLDER anywhere; the rest is DIR FILE */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--images") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("import ghost: --images needs a "
+                                       "folder (Ghost's content/images)");
+            images = argv[++i];
+        } else if (n < 8) {
+            rest[n++] = argv[i];
+        } else {
+            return cli_usage_error("import ghost: too many arguments");
+        }
+    }
+    if (images && strlen(images) > 1000)
+        return cli_usage_error("import ghost: --images path longer than "
+                               "1000 bytes");
+    if (images && (stat(images, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+        return cli_usage_error("import ghost: --images '%s' is not a folder "
+                               "(give Ghost's content/images)",
+                               images);
+    int rc = cli_dir_file("import ghost", n, rest, NULL, NULL, &dir, &file);
+
+    return rc ? rc : run_import(dir, file, images);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "content/post.h"
+#include "content/site.h"
 #include "core/arena.h"
 #include "core/embed.h"
 #include "core/log.h"
@@ -118,9 +119,9 @@ static const char *embedded(const char *name)
 /* Demo images imported so far: an illustration may serve several posts. */
 #define MAX_IMAGES 64
 static struct {
-    const char *file;  /* "07-platform.svg" */
-    int64_t id;        /* store_image id */
-    const char *name;  /* "images/07-platform-1a2b3c4d" */
+    const char *file; /* "07-platform.svg" */
+    int64_t id;       /* store_image id */
+    const char *name; /* "images/07-platform-1a2b3c4d" */
 } imported[MAX_IMAGES];
 static size_t nimported;
 
@@ -134,7 +135,7 @@ static int64_t import_image(struct store *st, struct arena *a,
     const struct embed_file *f =
         embed_find(arena_printf(a, "demo/images/%s", file));
     struct img_info info;
-    struct store_image img;
+    int64_t id;
     char *base;
 
     if (!f) {
@@ -147,24 +148,17 @@ static int64_t import_image(struct store *st, struct arena *a,
         *dot = '\0';
     if (img_import(f->data, f->len, media_dir, base, &info, err, errlen) < 0)
         return -1;
-    memset(&img, 0, sizeof img);
-    img.name = info.name;
-    img.width = info.width;
-    img.height = info.height;
-    img.widths = info.widths;
-    img.formats = info.formats;
-    img.alt = alt;
-    if (store_image_save(st, &img) != STORE_OK) {
+    if (site_image_save(st, &info, alt, &id) != STORE_OK) {
         snprintf(err, errlen, "cannot store demo image '%s'", file);
         return -1;
     }
     if (nimported < MAX_IMAGES) {
         imported[nimported].file = arena_strdup(a, file);
-        imported[nimported].id = img.id;
+        imported[nimported].id = id;
         imported[nimported].name = arena_strdup(a, info.name);
         nimported++;
     }
-    return img.id;
+    return id;
 }
 
 /* Inline images in demo Markdown are written "/media/demo/FILE.svg"; they
@@ -251,10 +245,9 @@ static int load_authors(struct store *st, struct arena *a,
         }
         const char *avatar = arena_printf(a, "author-%s.svg", au.slug);
         if (embed_find(arena_printf(a, "demo/images/%s", avatar))) {
-            au.avatar_id =
-                import_image(st, a, media_dir, avatar,
-                             arena_printf(a, "Portrait of %s", au.name), err,
-                             errlen);
+            au.avatar_id = import_image(
+                st, a, media_dir, avatar,
+                arena_printf(a, "Portrait of %s", au.name), err, errlen);
             if (au.avatar_id < 0)
                 return -1;
         }
@@ -321,8 +314,8 @@ static int load_article(struct store *st, struct arena *a,
         return -1;
     p.status = STORE_POST_PUBLISHED;
     p.language = "en";
-    p.featured = field(&d, "featured") &&
-                 strcmp(field(&d, "featured"), "true") == 0;
+    p.featured =
+        field(&d, "featured") && strcmp(field(&d, "featured"), "true") == 0;
     if (field(&d, "pick"))
         p.pick_order = (unsigned)strtoul(field(&d, "pick"), NULL, 10);
     if (!p.slug || !p.title || !field(&d, "published") ||
@@ -335,9 +328,8 @@ static int load_article(struct store *st, struct arena *a,
     p.feature_caption = field(&d, "caption");
     p.feature_credit = field(&d, "credit");
     if (field(&d, "image")) {
-        p.feature_image_id = import_image(st, a, media_dir,
-                                          field(&d, "image"), p.feature_alt,
-                                          err, errlen);
+        p.feature_image_id = import_image(st, a, media_dir, field(&d, "image"),
+                                          p.feature_alt, err, errlen);
         if (p.feature_image_id < 0)
             return -1;
     }
@@ -355,8 +347,7 @@ static int load_article(struct store *st, struct arena *a,
         struct store_tag sec;
         if (store_tag_get_by_slug(st, a, field(&d, "section"), &sec) !=
             STORE_OK) {
-            snprintf(err, errlen, "demo article '%s': unknown section",
-                     p.slug);
+            snprintf(err, errlen, "demo article '%s': unknown section", p.slug);
             return -1;
         }
         tids[nt++] = sec.id;
@@ -431,8 +422,8 @@ bad:
     return -1;
 }
 
-static int load_live(struct store *st, struct arena *a, int64_t now,
-                     char *err, size_t errlen)
+static int load_live(struct store *st, struct arena *a, int64_t now, char *err,
+                     size_t errlen)
 {
     const char *s = embedded("demo/live.txt");
     if (!s)
@@ -453,8 +444,7 @@ static int load_live(struct store *st, struct arena *a, int64_t now,
             doc.html = "";
         lu.html = doc.html;
         if (store_live_save(st, &lu) != STORE_OK) {
-            snprintf(err, errlen, "cannot store live update '%s'",
-                     lu.headline);
+            snprintf(err, errlen, "cannot store live update '%s'", lu.headline);
             return -1;
         }
     }
@@ -494,8 +484,7 @@ static int load_newsletters(struct store *st, struct arena *a, char *err,
     return 0;
 }
 
-void demo_site_info(char *title, size_t tsize, char *description,
-                    size_t dsize)
+void demo_site_info(char *title, size_t tsize, char *description, size_t dsize)
 {
     const char *s = embedded("demo/site.conf.part");
 

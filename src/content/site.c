@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "media/img.h"
 #include "store/store.h"
 
 struct store *site_open(const char *dir, struct config *cfg, char *err,
@@ -29,4 +30,21 @@ struct store *site_open(const char *dir, struct config *cfg, char *err,
         snprintf(path, sizeof path, "%s/%s", dir, cfg->database);
     st = store_open(path, err, errlen);
     return st;
+}
+
+int site_image_save(struct store *st, const struct img_info *info,
+                    const char *alt, int64_t *id)
+{
+    struct store_image img = {0};
+
+    img.name = info->name;
+    img.width = info->width;
+    img.height = info->height;
+    img.widths = info->widths;
+    img.formats = info->formats;
+    img.alt = alt;
+    int rc = store_image_save(st, &img);
+    if (rc == STORE_OK)
+        *id = img.id;
+    return rc;
 }

@@ -24,6 +24,8 @@
 
 struct conv {
     struct arena *a;
+    htmlmd_src_fn map; /* rewrites image sources, or NULL */
+    void *map_ctx;
     size_t limit; /* bytes any buffer may reach */
     int ws;       /* 1 when the inline output ends in white space (or is
                      at its start) */
@@ -145,6 +147,13 @@ static void add_image(struct buf *b, const char *src, const char *alt,
     buf_addc(b, ')');
 }
 
+/* An <img>'s source, through the caller's map. */
+static const char *img_src(struct conv *c, xmlNode *img)
+{
+    const char *src = prop(c, img, "src");
+    return src && *src && c->map ? c->map(c->map_ctx, c->a, src) : src;
+}
+
 static void inlines(struct conv *c, xmlNode *first, struct buf *b);
 static void blocks(struct conv *c, xmlNode *first, struct buf *out);
 
@@ -248,7 +257,7 @@ static void inline_node(struct conv *c, xmlNode *n, struct buf *b)
     else if (!strcmp(name, "a"))
         link(c, n, b);
     else if (!strcmp(name, "img")) {
-        const char *src = prop(c, n, "src");
+        const char *src = img_src(c, n);
         if (src && *src) {
             add_image(b, src, prop(c, n, "alt"), prop(c, n, "title"));
             c->ws = 0;
@@ -506,7 +515,7 @@ static void table(struct conv *c, xmlNode *n, struct buf *out)
 static void figure(struct conv *c, xmlNode *n, struct buf *out)
 {
     xmlNode *img = find(n, "img"), *cap = find(n, "figcaption");
-    const char *src = img ? prop(c, img, "src") : NULL;
+    const char *src = img ? img_src(c, img) : NULL;
     if (!src || !*src) {
         blocks(c, n->children, out);
         return;
@@ -615,7 +624,14 @@ static void free_doc(void *doc)
 char *htmlmd_convert(struct arena *a, const char *html, size_t len,
                      size_t limit)
 {
-    struct conv c = {.a = a, .limit = limit, .ws = 1};
+    return htmlmd_convert_map(a, html, len, limit, NULL, NULL);
+}
+
+char *htmlmd_convert_map(struct arena *a, const char *html, size_t len,
+                         size_t limit, htmlmd_src_fn map, void *ctx)
+{
+    struct conv c = {
+        .a = a, .map = map, .map_ctx = ctx, .limit = limit, .ws = 1};
     struct buf out;
     char *r = NULL;
 

@@ -23,4 +23,14 @@ struct arena;
 char *htmlmd_convert(struct arena *a, const char *html, size_t len,
                      size_t limit);
 
+/* Gives the source to write for an <img src> (in a; src itself to keep
+ * it): lets an importer point images at the copies it made. */
+typedef const char *(*htmlmd_src_fn)(void *ctx, struct arena *a,
+                                     const char *src);
+
+/* htmlmd_convert, with every image source passed through map (when not
+ * NULL) with ctx. */
+char *htmlmd_convert_map(struct arena *a, const char *html, size_t len,
+                         size_t limit, htmlmd_src_fn map, void *ctx);
+
 #endif

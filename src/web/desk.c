@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "content/post.h"
+#include "content/site.h"
 #include "content/totp.h"
 #include "core/arena.h"
 #include "core/bounds.h"
@@ -832,7 +833,6 @@ static int take_upload(struct desk_req *d, struct desk_post_input *in,
 {
     const struct http_file *f = http_req_file(d->req, "image");
     struct img_info info;
-    struct store_image img = {0};
 
     if (!f)
         return 0;
@@ -850,15 +850,10 @@ static int take_upload(struct desk_req *d, struct desk_post_input *in,
         *fault = e == EROFS ? 503 : e ? 507 : 0;
         return DESK_INVALID;
     }
-    img.name = info.name;
-    img.width = info.width;
-    img.height = info.height;
-    img.widths = info.widths;
-    img.formats = info.formats;
-    img.alt = *in->feature_alt ? in->feature_alt : NULL;
-    if (store_image_save(d->app->st, &img) != STORE_OK)
+    if (site_image_save(d->app->st, &info,
+                        *in->feature_alt ? in->feature_alt : NULL,
+                        &in->feature_image_id) != STORE_OK)
         return DESK_ERROR;
-    in->feature_image_id = img.id;
     return 0;
 }
 

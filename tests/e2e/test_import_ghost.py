@@ -418,3 +418,131 @@ def test_large_export_streams_in_bounded_memory(tmp):
     if "LSAN_OPTIONS" not in os.environ:
         assert int(out[1]) * 1024 < size * 0.5, f"peak {out[1]} KB"
     assert count(site, "posts") == 20
+
+
+# ---- --images: Ghost's content/images folder -------------------------------
+
+def png(width, height, seed):
+    """A small valid PNG (RGB, a gradient from seed) made without
+    libraries, so the test needs no image tools."""
+    import struct
+    import zlib
+    rows = b"".join(
+        b"\0" + bytes((x * 7 + seed) % 256 for x in range(width)
+                      for _ in range(3))
+        for _ in range(height))
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0,
+                                       0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+GHOST_IMG = "__GHOST_URL__/content/images"
+
+
+def images_export(tmp):
+    """An export whose posts use images from Ghost's content folder: a
+    feature image shared by two posts, a resized body image (size/w1000/),
+    one missing from the folder, one that is not an image, and a path
+    that tries to leave the folder."""
+    folder = os.path.join(tmp, "ghost", "content", "images")
+    os.makedirs(os.path.join(folder, "2026", "03"))
+    with open(os.path.join(folder, "2026", "03", "harbour.png"), "wb") as f:
+        f.write(png(640, 400, 10))
+    with open(os.path.join(folder, "2026", "03", "crane.png"), "wb") as f:
+        f.write(png(320, 200, 90))
+    with open(os.path.join(folder, "2026", "03", "notes.png"), "wb") as f:
+        f.write(b"<svg onload=alert(1)></svg>")
+    with open(os.path.join(tmp, "ghost", "secret.png"), "wb") as f:
+        f.write(png(20, 20, 1))
+    post = {"type": "post", "status": "published", "visibility": "public",
+            "created_at": "2026-03-01T09:00:00.000Z",
+            "published_at": "2026-03-01T09:00:00.000Z"}
+    data = {"db": [{"meta": {"version": "5.80.0"}, "data": {"posts": [
+        dict(post, id="g1", title="Harbour at dawn", slug="harbour-at-dawn",
+             feature_image=GHOST_IMG + "/2026/03/harbour.png",
+             html="<p>Intro.</p><figure><img src=\"" + GHOST_IMG +
+                  "/size/w1000/2026/03/crane.png\" alt=\"A crane\">"
+                  "<figcaption>Crane at work</figcaption></figure>"
+                  "<p>Gone: <img src=\"" + GHOST_IMG +
+                  "/2026/03/missing.png\" alt=\"m\"></p>"
+                  "<p>Out: <img src=\"" + GHOST_IMG +
+                  "/../secret.png\" alt=\"s\"></p>"),
+        dict(post, id="g2", title="Second look", slug="second-look",
+             feature_image="https://old.example.org/content/images/2026/03/"
+                           "harbour.png?v=2",
+             html="<p><img src=\"" + GHOST_IMG +
+                  "/2026/03/notes.png\" alt=\"n\"></p>"),
+    ]}}]}
+    path = os.path.join(tmp, "images.json")
+    with open(path, "w") as f:
+        json.dump(data, f)
+    return path, folder
+
+
+def test_images_folder_shows_feature_and_body_images(tmp):
+    path, folder = images_export(tmp)
+    site = new_site(tmp)
+    r = run("import", "ghost", site, path, "--images", folder)
+    assert r.returncode == 0, r.stderr
+    assert "images" in r.stdout and "2 taken from" in r.stdout, r.stdout
+    assert "missing.png': not in the --images folder" in r.stdout, r.stdout
+    assert "notes.png': SVG images are not accepted" in r.stdout, r.stdout
+    assert "secret" not in r.stdout  # a path out of the folder is not read
+    with db(site) as c:
+        rows = c.execute("SELECT name, widths FROM images WHERE name LIKE "
+                         "'images/%' ORDER BY name").fetchall()
+        feats = c.execute("SELECT DISTINCT feature_image_id FROM posts "
+                          "WHERE slug IN ('harbour-at-dawn', 'second-look')"
+                          ).fetchall()
+    assert [n.split("/")[1].rsplit("-", 1)[0] for n, _ in rows] == \
+        ["crane", "harbour"], rows
+    assert all(w for _, w in rows)
+    assert len(feats) == 1  # the same image, taken once, for both posts
+
+    srv = Server(site)
+    try:
+        from bs4 import BeautifulSoup
+        st, _, body = srv.get("/harbour-at-dawn/")
+        assert st == 200
+        page = BeautifulSoup(body, "html.parser")
+        feature = page.select_one("figure.feature img")
+        assert feature is not None and "/media/images/harbour-" in \
+            feature["src"], feature
+        crane = [i for i in page.find_all("img")
+                 if "/media/images/crane-" in i.get("src", "")]
+        assert crane and crane[0].get("width") and crane[0].get("alt") == \
+            "A crane", crane
+        for src in (feature["src"], crane[0]["src"]):
+            st, _, got = srv.get(src)
+            assert st == 200 and got[:3] == b"\xff\xd8\xff", src
+        assert "/media/images/secret" not in body.decode()  # not read
+        st, _, body = srv.get("/second-look/")
+        assert st == 200 and b"/media/images/harbour-" in body
+    finally:
+        srv.stop()
+
+    before = all_counts(site)
+    r = run("import", "ghost", site, path, "--images", folder)
+    assert r.returncode == 0 and "0 taken from" in r.stdout, r.stdout
+    assert all_counts(site) == before
+
+
+def test_images_folder_errors(tmp):
+    path, folder = images_export(tmp)
+    site = new_site(tmp)
+    for args in (["--images"], ["--images", os.path.join(tmp, "nope")],
+                 ["--images", path]):
+        r = run("import", "ghost", site, path, *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.count("\n") == 1 and "--images" in r.stderr
+    assert count(site, "posts") == 0
+    r = run("import", "ghost", site, path)  # without it: URLs kept
+    assert r.returncode == 0 and "taken from" not in r.stdout
+    with db(site) as c:
+        assert c.execute("SELECT count(*) FROM images WHERE name LIKE "
+                         "'images/%'").fetchone()[0] == 0

@@ -10,6 +10,14 @@
 #include "render/htmlmd.h"
 #include "render/md.h"
 
+/* htmlmd_src_fn for the tests: "old/NAME" becomes "/media/NAME". */
+static const char *map_old(void *ctx, struct arena *a, const char *src)
+{
+    (void)ctx;
+    return strncmp(src, "old/", 4) == 0 ? arena_printf(a, "/media/%s", src + 4)
+                                        : src;
+}
+
 static const char *conv(struct arena *a, const char *html)
 {
     return htmlmd_convert(a, html, strlen(html), 512 * 1024);
@@ -33,6 +41,17 @@ int main(void)
     CHECK_STR(conv(&a, "<p>Hello <strong>big</strong> <em>world</em></p>"),
               "Hello **big** *world*", "emphasis");
     CHECK_STR(conv(&a, "<p>a</p><p>b</p>"), "a\n\nb", "paragraphs");
+    {
+        const char *h = "<p><img src=\"old/a.jpg\" alt=\"A\"> <img "
+                        "src=\"https://x.org/b.png\"></p><figure><img "
+                        "src=\"old/c.jpg\"></figure><iframe "
+                        "src=\"old/v\"></iframe>";
+        CHECK_STR(htmlmd_convert_map(&a, h, strlen(h), 4096, map_old, NULL),
+                  "![A](</media/a.jpg>)![](<https://x.org/b.png>)\n\n"
+                  "![](</media/c.jpg>)",
+                  "the map rewrites image sources, inline and in figures, "
+                  "and nothing else");
+    }
     CHECK_STR(conv(&a, "<p>one<br>two</p>"), "one\\\ntwo",
               "a <br> inside a paragraph is a hard break");
     CHECK_STR(conv(&a, "<p>Line one<br></p><p>x<br> <br>\n</p>"),
