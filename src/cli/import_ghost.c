@@ -29,8 +29,6 @@
  * on.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +42,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "cli/cli.h"
+#include "cli/import_images.h"
 #include "content/post.h"
 #include "content/session.h"
 #include "content/site.h"
@@ -51,7 +50,6 @@
 #include "core/bounds.h"
 #include "core/config.h"
 #include "core/str.h"
-#include "media/img.h"
 #include "render/htmlmd.h"
 #include "store/store.h"
 
@@ -478,11 +476,8 @@ struct import {
     char *reasons[REPORT_MAX], *warnings[REPORT_MAX];
     size_t nreasons, nwarnings; /* all, also past REPORT_MAX */
     int64_t now;
-    const char *images;   /* --images: Ghost's content/images, or NULL */
-    char media[4200];     /* DIR/media and DIR/originals, for img_import */
-    char originals[4200]; /* _upload */
-    const char *slug;     /* the post being imported, for warnings */
-    size_t images_copied; /* images taken from --images this run */
+    struct import_images local; /* --images: Ghost's content/images */
+    const char *slug;           /* the post being imported, for warnings */
 };
 
 static void note(char **list, size_t *n, const char *fmt, va_list ap)
@@ -867,143 +862,31 @@ static const char *markdown_card(struct import *im, const char *doc)
 
 /* The image row for an external URL (made once, kept by its URL): it has
  * no size, so pages leave it out until it is uploaded in the desk. */
-/* The file under --images that a Ghost image URL names, relative to the
- * folder (the part after "/content/images/", a resized copy's "size/wN/"
- * dropped, query and fragment cut), or NULL: no --images, not a Ghost
- * content image, or a path that would leave the folder. */
-static const char *local_path(struct import *im, const char *url)
-{
-    const char *p = im->images ? strstr(url, "/content/images/") : NULL;
-
-    if (!p)
-        return NULL;
-    p += strlen("/content/images/");
-    if (strncmp(p, "size/", 5) == 0 && (p = strchr(p + 5, '/')))
-        p++;
-    if (!p)
-        return NULL;
-    char *rel = arena_strndup(&im->a, p, strcspn(p, "?#"));
-    if (!*rel || strstr(rel, "..") || strchr(rel, '\\'))
-        return NULL;
-    for (const char *c = rel; *c; c++)
-        if ((unsigned char)*c < 0x20)
-            return NULL;
-    return rel;
-}
-
-/* Reads path (a regular file of at most IMG_MAX_BYTES) into a malloc'd
- * buffer; NULL with a reason in err. */
-static unsigned char *read_image(const char *path, size_t *len, char *err,
-                                 size_t errlen)
-{
-    struct stat sb;
-    unsigned char *data = NULL;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s",
-                 errno == ENOENT ? "not in the --images folder"
-                                 : strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
-        snprintf(err, errlen, "not a file");
-    else if ((unsigned long long)sb.st_size > IMG_MAX_BYTES)
-        snprintf(err, errlen, "the file is larger than %u MB",
-                 IMG_MAX_BYTES / (1024 * 1024));
-    else if (!(data = malloc((size_t)sb.st_size + 1)))
-        snprintf(err, errlen, "out of memory");
-    else {
-        size_t got = 0;
-        while (got < (size_t)sb.st_size) {
-            ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
-            if (n <= 0) {
-                snprintf(err, errlen, "cannot read: %s",
-                         n < 0 ? strerror(errno) : "it got shorter");
-                free(data);
-                data = NULL;
-                break;
-            }
-            got += (size_t)n;
-        }
-        *len = got;
-    }
-    close(fd);
-    return data;
-}
-
-/* The image a Ghost URL names, taken from --images: checked and resized
- * as the desk does an upload (img_import_upload), stored, and recorded in
- * import_map (kind "image", its path in the folder) so every URL of the
- * same file, in any post or a later run, takes the same row. 0 with its
- * id, 1 when there is no local copy to take, -1 when there is one but it
- * was refused (warned). */
-static int local_image(struct import *im, const char *url, const char *alt,
-                       int64_t *id)
-{
-    const char *rel = local_path(im, url);
-    struct store_image img;
-    struct img_info info;
-    char err[300];
-    size_t len = 0;
-
-    if (!rel)
-        return 1;
-    if (store_import_map_get(im->st, SRC, "image", rel, id) == STORE_OK)
-        return 0;
-    const char *path = arena_printf(&im->a, "%s/%s", im->images, rel);
-    unsigned char *data = read_image(path, &len, err, sizeof err);
-    const char *slash = strrchr(path, '/');
-    char *base = str_slugify(&im->a, slash ? slash + 1 : path, 40);
-    char *dot = base ? strrchr(base, '-') : NULL;
-    if (dot && dot != base) /* "photo-jpg": the extension goes */
-        *dot = '\0';
-    if (data && img_import_upload(data, len, im->media, im->originals,
-                                  base && *base ? base : "image", &info, err,
-                                  sizeof err) < 0) {
-        free(data);
-        data = NULL;
-    } else if (data) {
-        free(data);
-        /* the same photo already stored (same bytes, same file name, in
-         * another folder): its row, not a second one */
-        if (store_image_get_by_name(im->st, &im->a, info.name, &img) ==
-            STORE_OK)
-            *id = img.id;
-        else if (site_image_save(im->st, &info, alt, id) != STORE_OK)
-            return -1;
-        else
-            im->images_copied++;
-        store_import_map_put(im->st, SRC, "image", rel, *id);
-        return 0;
-    }
-    warn(im, "post '%s': image '%s': %s", im->slug ? im->slug : "?", path, err);
-    return -1;
-}
-
 /* htmlmd_src_fn: a body image found under --images is shown from our
- * copy (its largest JPEG variant, which the page's image hook sizes),
- * else kept as it was. */
+ * copy, else kept as it was (a missing or refused file is warned). */
 static const char *body_src(void *ctx, struct arena *a, const char *src)
 {
     struct import *im = ctx;
-    struct store_image img;
-    int64_t id;
+    char err[600];
+    const char *ours =
+        import_images_body_src(&im->local, im->st, a, src, err, sizeof err);
 
-    if (local_image(im, src, NULL, &id) != 0 ||
-        store_image_get(im->st, a, id, &img) != STORE_OK || !*img.widths)
-        return src;
-    const char *last = strrchr(img.widths, ',');
-    return arena_printf(a, "/media/%s-%s.jpg", img.name,
-                        last ? last + 1 : img.widths);
+    if (*err)
+        warn(im, "post '%s': image %s", im->slug ? im->slug : "?", err);
+    return ours;
 }
 
 static int64_t image_for(struct import *im, const char *url, const char *alt)
 {
     struct store_image img;
+    char err[600];
     int64_t id;
-    if (local_image(im, url, alt, &id) == 0)
+    int r = import_images_take(&im->local, im->st, &im->a, url, alt, &id, err,
+                               sizeof err);
+    if (r == 0)
         return id;
+    if (r < 0)
+        warn(im, "post '%s': feature image %s", im->slug ? im->slug : "?", err);
     if (store_image_get_by_name(im->st, &im->a, url, &img) == STORE_OK)
         return img.id;
     memset(&img, 0, sizeof img);
@@ -1332,9 +1215,9 @@ static void summary(struct import *im, const char *file, const char *version)
             printf(", %zu skipped", c->skipped);
         putchar('\n');
     }
-    if (im->images)
-        printf("  %-12s %6zu taken from '%s'\n", "images", im->images_copied,
-               im->images);
+    if (im->local.folder)
+        printf("  %-12s %6zu taken from '%s'\n", "images", im->local.taken,
+               im->local.folder);
     if (im->nreasons)
         printf("skipped (%zu):\n", im->nreasons);
     for (size_t i = 0; i < im->nreasons && i < REPORT_MAX; i++)
@@ -1395,10 +1278,8 @@ static int run_import(const char *dir, const char *file, const char *images)
         return cli_fail("%s", err);
     arena_init(&im.a);
     im.now = (int64_t)time(NULL);
-    im.images = images;
-    snprintf(im.media, sizeof im.media, "%s/media", dir);
-    snprintf(im.originals, sizeof im.originals, "%s/originals", dir);
-    if (images && img_init("newsroom") < 0) {
+    if (import_images_open(&im.local, dir, images, "/content/images/", SRC) <
+        0) {
         cli_fail("import ghost: cannot start the image library");
         goto out;
     }
@@ -1443,8 +1324,7 @@ static int run_import(const char *dir, const char *file, const char *images)
     summary(&im, file, version);
     rc = 0;
 out:
-    if (images)
-        img_shutdown();
+    import_images_close(&im.local);
     for (size_t i = 0; i < im.nreasons && i < REPORT_MAX; i++)
         free(im.reasons[i]);
     for (size_t i = 0; i < im.nwarnings && i < REPORT_MAX; i++)
@@ -1467,32 +1347,10 @@ int cli_import_ghost(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *dir, *file, *images = NULL;
-    char *rest[8];
-    int n = 0;
-    struct stat sb;
+    const char *dir, *file, *images;
+    int rc = import_images_arg("import ghost", &argc, argv, &images);
 
-    /* --images FOLDER anywhere; the rest is DIR FILE */
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--images") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("import ghost: --images needs a "
-                                       "folder (Ghost's content/images)");
-            images = argv[++i];
-        } else if (n < 8) {
-            rest[n++] = argv[i];
-        } else {
-            return cli_usage_error("import ghost: too many arguments");
-        }
-    }
-    if (images && strlen(images) > 1000)
-        return cli_usage_error("import ghost: --images path longer than "
-                               "1000 bytes");
-    if (images && (stat(images, &sb) < 0 || !S_ISDIR(sb.st_mode)))
-        return cli_usage_error("import ghost: --images '%s' is not a folder "
-                               "(give Ghost's content/images)",
-                               images);
-    int rc = cli_dir_file("import ghost", n, rest, NULL, NULL, &dir, &file);
-
+    if (!rc)
+        rc = cli_dir_file("import ghost", argc, argv, NULL, NULL, &dir, &file);
     return rc ? rc : run_import(dir, file, images);
 }

@@ -19,8 +19,9 @@
  *   free-form and often many per post; sections stay the editors' choice).
  *   The default category "uncategorized" is left out.
  * - posts -> posts; pages -> posts tagged "page" (newsroom has no pages).
- *   Attachments -> image rows that keep the attachment's URL (nothing is
- *   downloaded), used as feature images through _thumbnail_id. Other post
+ *   Attachments -> images (from --images, cli/import_images.h, else rows
+ *   that keep the attachment's URL; nothing is downloaded), used as
+ *   feature images through _thumbnail_id. Other post
  *   types (menus, blocks, custom types) are skipped with a reason.
  * - status: publish -> published, future -> scheduled, draft / pending /
  *   private -> draft; trash and auto-draft are skipped.
@@ -51,6 +52,7 @@
 #include <libxml/xmlreader.h>
 
 #include "cli/cli.h"
+#include "cli/import_images.h"
 #include "content/post.h"
 #include "content/site.h"
 #include "core/arena.h"
@@ -73,15 +75,20 @@
 #define WXR_BODY_MAX (8 * BOUND_MARKDOWN)
 
 static const char usage[] =
-    "usage: newsroom import wxr DIR FILE\n"
+    "usage: newsroom import wxr DIR FILE [--images FOLDER]\n"
     "\n"
     "Imports a WordPress export (WXR 1.0-1.2, Tools > Export in WordPress)\n"
     "into the site in DIR: posts, pages (as posts tagged \"page\"), authors,\n"
     "categories and tags (as tags), statuses, dates, slugs and featured\n"
-    "images (their URLs are kept; nothing is downloaded). Old WordPress\n"
-    "addresses (/2024/05/slug/, /?p=123) redirect to the new ones.\n"
-    "Comments are counted, not imported. Running it again with the same\n"
-    "file imports only what is new. See docs/import.md.\n";
+    "images. Old WordPress addresses (/2024/05/slug/, /?p=123) redirect to\n"
+    "the new ones. Comments are counted, not imported. Running it again\n"
+    "with the same file imports only what is new. See docs/import.md.\n"
+    "\n"
+    "  --images FOLDER  WordPress's wp-content/uploads folder (from the\n"
+    "                   server or its backup): the featured images and\n"
+    "                   body images it holds are checked and resized like\n"
+    "                   uploads and shown on the pages. Without it image\n"
+    "                   URLs are kept (nothing is downloaded).\n";
 
 /* A skip reason and how many items it sent away. */
 struct reason {
@@ -114,9 +121,11 @@ struct wxr {
     size_t nreasons;
     struct pending *pend; /* malloc'd */
     size_t npend, cappend;
-    int xml_failed;    /* 1 when libxml2 reported an error */
-    int line, column;  /* where */
-    char xml_msg[256]; /* what */
+    struct import_images local; /* --images: wp-content/uploads */
+    const char *slug;           /* the item being imported, for warnings */
+    int xml_failed;             /* 1 when libxml2 reported an error */
+    int line, column;           /* where */
+    char xml_msg[256];          /* what */
 };
 
 /* What one item holds that the import uses (strings in the item arena). */
@@ -413,16 +422,32 @@ static char *autop(struct arena *a, const char *s)
     return out;
 }
 
+/* htmlmd_src_fn: a body image found under --images is shown from our
+ * copy, else kept as it was (a missing or refused file is warned). */
+static const char *body_src(void *ctx, struct arena *a, const char *src)
+{
+    struct wxr *w = ctx;
+    char err[600];
+    const char *ours =
+        import_images_body_src(&w->local, w->st, a, src, err, sizeof err);
+
+    if (*err)
+        warn(w, "'%s': image %s", w->slug ? w->slug : "?", err);
+    return ours;
+}
+
 /* The Markdown of a WordPress body (content:encoded, may be NULL) in a:
  * block comments removed, paragraphs wrapped (autop), then converted by
  * render/htmlmd.h (the Ghost import's converter: scripts, styles and
  * comments go, the rest keeps its structure or its text). NULL when the
  * HTML cannot be parsed or the Markdown outgrows 2 * WXR_BODY_MAX. */
-static const char *body_markdown(struct arena *a, const char *src)
+static const char *body_markdown(struct wxr *w, struct arena *a,
+                                 const char *src)
 {
     const char *html = autop(a, strip_blocks(a, src ? src : ""));
 
-    return htmlmd_convert(a, html, strlen(html), 2 * WXR_BODY_MAX);
+    return htmlmd_convert_map(a, html, strlen(html), 2 * WXR_BODY_MAX, body_src,
+                              w);
 }
 
 /* --- authors and tags --------------------------------------------------- */
@@ -621,10 +646,12 @@ static int64_t parse_date(struct wxr *w, const char *s, int gmt)
     return t == (time_t)-1 ? 0 : (int64_t)t;
 }
 
-/* An attachment: an image row keeping its URL, for feature images. */
+/* An attachment: the image from --images when it is there, else an
+ * image row keeping its URL; for feature images. */
 static int attachment(struct wxr *w, struct arena *a, const struct item *it)
 {
     struct store_image img;
+    char err[600];
     int64_t id;
 
     if (!it->attachment_url) {
@@ -636,7 +663,13 @@ static int attachment(struct wxr *w, struct arena *a, const struct item *it)
         return 0;
     }
     memset(&img, 0, sizeof img);
-    if (store_image_get_by_name(w->st, a, it->attachment_url, &img) != 0) {
+    int r = import_images_take(&w->local, w->st, a, it->attachment_url,
+                               cut(a, it->alt, BOUND_FIELD_LEN), &img.id, err,
+                               sizeof err);
+    if (r < 0)
+        warn(w, "attachment %s: image %s", it->id, err);
+    if (r != 0 &&
+        store_image_get_by_name(w->st, a, it->attachment_url, &img) != 0) {
         memset(&img, 0, sizeof img);
         img.name = cut(a, it->attachment_url, BOUND_URL_LEN);
         img.widths = "";
@@ -749,7 +782,8 @@ static int post(struct wxr *w, struct arena *a, const struct item *it, int page)
         skip(w, "title is not UTF-8");
         return 0;
     }
-    md = body_markdown(a, it->content);
+    w->slug = it->name && *it->name ? it->name : it->id; /* for warnings */
+    md = body_markdown(w, a, it->content);
     if (!md) {
         skip(w, "body cannot be read as HTML");
         return 0;
@@ -1039,8 +1073,14 @@ static void summary(const struct wxr *w, int broken)
         skipped += w->reasons[i].n;
     printf("imported from %s:\n", w->file);
     printf("  %zu posts, %zu pages (tagged \"page\")\n", w->posts, w->pages);
-    printf("  %zu authors, %zu tags, %zu images (URLs kept), %zu redirects\n",
-           w->authors, w->tags, w->images, w->redirects);
+    printf("  %zu authors, %zu tags, %zu images, %zu redirects\n", w->authors,
+           w->tags, w->images, w->redirects);
+    if (w->local.folder)
+        printf("  %zu images taken from '%s' (the rest keep their URLs)\n",
+               w->local.taken, w->local.folder);
+    else
+        printf("  image URLs kept (--images FOLDER takes them from "
+               "wp-content/uploads)\n");
     printf("  %zu items read, %zu already imported before\n", w->items,
            w->again);
     printf("  %zu skipped%s\n", skipped, skipped ? ":" : "");
@@ -1058,7 +1098,7 @@ int cli_import_wxr(int argc, char **argv)
 {
     struct wxr w;
     struct stat sb;
-    const char *dir = NULL, *file = NULL;
+    const char *dir = NULL, *file = NULL, *images;
     char err[512];
     xmlTextReaderPtr r = NULL;
     int rc;
@@ -1067,7 +1107,9 @@ int cli_import_wxr(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    rc = cli_dir_file("import wxr", argc, argv, NULL, NULL, &dir, &file);
+    rc = import_images_arg("import wxr", &argc, argv, &images);
+    if (!rc)
+        rc = cli_dir_file("import wxr", argc, argv, NULL, NULL, &dir, &file);
     if (rc)
         return rc;
     if (stat(file, &sb) != 0)
@@ -1082,8 +1124,14 @@ int cli_import_wxr(int argc, char **argv)
     if (!w.st)
         return cli_fail("%s", err);
     arena_init(&w.run);
+    if (import_images_open(&w.local, dir, images, "/wp-content/uploads/",
+                           SOURCE) < 0) {
+        store_close(w.st);
+        return cli_fail("import wxr: cannot start the image library");
+    }
     r = xmlReaderForFile(file, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
     if (!r) {
+        import_images_close(&w.local);
         arena_release(&w.run);
         store_close(w.st);
         return cli_fail("cannot read '%s'", file);
@@ -1095,6 +1143,7 @@ int cli_import_wxr(int argc, char **argv)
     if (w.tty)
         fputs("\r\033[K", stderr);
     summary(&w, rc != 0);
+    import_images_close(&w.local);
     free(w.pend);
     arena_release(&w.run);
     store_close(w.st);

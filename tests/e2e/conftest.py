@@ -169,3 +169,22 @@ def integrity(site):
         return con.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         con.close()
+
+
+def png(width, height, seed):
+    """A small valid PNG (RGB, a gradient from seed) made without
+    libraries, so tests need no image tools."""
+    import struct
+    import zlib
+    rows = b"".join(
+        b"\0" + bytes((x * 7 + seed) % 256 for x in range(width)
+                      for _ in range(3))
+        for _ in range(height))
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0,
+                                       0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import ROOT, Server, run
+from conftest import ROOT, Server, png, run
 
 FIXTURES = os.path.join(ROOT, "..", "shared", "fixtures", "ghost-export")
 BROKEN = os.path.join(FIXTURES, "ghost-4x-fixtures", "broken.json")
@@ -421,25 +421,6 @@ def test_large_export_streams_in_bounded_memory(tmp):
 
 
 # ---- --images: Ghost's content/images folder -------------------------------
-
-def png(width, height, seed):
-    """A small valid PNG (RGB, a gradient from seed) made without
-    libraries, so the test needs no image tools."""
-    import struct
-    import zlib
-    rows = b"".join(
-        b"\0" + bytes((x * 7 + seed) % 256 for x in range(width)
-                      for _ in range(3))
-        for _ in range(height))
-
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data +
-                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
-    return (b"\x89PNG\r\n\x1a\n" +
-            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0,
-                                       0, 0)) +
-            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
 
 GHOST_IMG = "__GHOST_URL__/content/images"
 

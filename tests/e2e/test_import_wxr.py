@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import ROOT, Server, run
+from conftest import ROOT, Server, png, run
 
 FIXTURES = os.path.join(ROOT, "..", "shared", "fixtures", "wxr")
 FILES = sorted(glob.glob(os.path.join(FIXTURES, "**", "*.xml"),
@@ -344,3 +344,89 @@ def test_cli_usage(tmpdir_path):
     assert "no progress" not in r.stderr
     r = run("--help")
     assert "import wxr DIR FILE" in r.stdout
+
+
+UPLOADS = "https://old.example/wp-content/uploads"
+WITH_IMAGES = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:wp="http://wordpress.org/export/1.2/">
+<channel><title>Pics</title><link>https://old.example</link>
+<wp:wxr_version>1.2</wp:wxr_version>
+<item><title>Bridge reopens</title><wp:post_id>7</wp:post_id>
+<content:encoded><![CDATA[<p>Traffic is back.</p>
+<figure><img src="{u}/2025/02/bridge-300x188.png" alt="The bridge"></figure>
+<p><img src="{u}/2025/02/gone.png" alt="g"></p>]]></content:encoded>
+<wp:post_date_gmt>2025-02-03 10:00:00</wp:post_date_gmt>
+<wp:post_name>bridge-reopens</wp:post_name><wp:status>publish</wp:status>
+<wp:post_type>post</wp:post_type>
+<wp:postmeta><wp:meta_key>_thumbnail_id</wp:meta_key>
+<wp:meta_value>8</wp:meta_value></wp:postmeta></item>
+<item><title>bridge</title><wp:post_id>8</wp:post_id>
+<wp:post_type>attachment</wp:post_type><wp:status>inherit</wp:status>
+<wp:attachment_url>{u}/2025/02/bridge.png</wp:attachment_url>
+<wp:postmeta><wp:meta_key>_wp_attachment_image_alt</wp:meta_key>
+<wp:meta_value>Cars on the bridge</wp:meta_value></wp:postmeta></item>
+<item><title>missing</title><wp:post_id>9</wp:post_id>
+<wp:post_type>attachment</wp:post_type><wp:status>inherit</wp:status>
+<wp:attachment_url>{u}/2019/01/not-here.jpg</wp:attachment_url></item>
+</channel></rss>
+""".replace("{u}", UPLOADS)
+
+
+def test_images_folder_shows_featured_and_body_images(tmpdir_path):
+    """--images wp-content/uploads: the featured image (an attachment) and
+    a body image given as WordPress's resized copy (-300x188) are both
+    taken from the original file, once; a file missing from the folder is
+    a warning and keeps its URL; a second run takes nothing."""
+    uploads = os.path.join(tmpdir_path, "uploads")
+    os.makedirs(os.path.join(uploads, "2025", "02"))
+    with open(os.path.join(uploads, "2025", "02", "bridge.png"), "wb") as f:
+        f.write(png(480, 300, 40))
+    with open(os.path.join(uploads, "2025", "02", "bridge-300x188.png"),
+              "wb") as f:
+        f.write(png(300, 188, 40))
+    path = os.path.join(tmpdir_path, "pics.xml")
+    with open(path, "w") as f:
+        f.write(WITH_IMAGES)
+    d = site(tmpdir_path)
+    r = run("import", "wxr", d, path, "--images", uploads)
+    assert r.returncode == 0, r.stderr
+    assert "1 images taken from" in r.stdout, r.stdout
+    assert "gone.png': not in the --images folder" in r.stderr, r.stderr
+    assert "not-here.jpg': not in the --images folder" in r.stderr
+    rows = db(d, "SELECT name, alt FROM images WHERE name LIKE 'images/%'")
+    assert len(rows) == 1 and rows[0][0].startswith("images/bridge-") and \
+        rows[0][1] == "Cars on the bridge", rows
+    assert db(d, "SELECT i.name FROM posts p JOIN images i ON i.id = "
+                 "p.feature_image_id WHERE p.slug = 'bridge-reopens'") == \
+        [(rows[0][0],)]
+    s = Server(d)
+    try:
+        st, _, body = s.get("/bridge-reopens/")
+        html = body.decode()
+        assert st == 200 and html.count("/media/" + rows[0][0]) >= 2, html
+        src = re.search(r'<img[^>]+src="(/media/images/bridge-[^"]+\.jpg)"'
+                        r'[^>]*alt="The bridge"', html)
+        assert src, html
+        st, _, got = s.get(src.group(1))
+        assert st == 200 and got[:3] == b"\xff\xd8\xff"
+    finally:
+        s.stop()
+    before = counts(d)
+    r = run("import", "wxr", d, path, "--images", uploads)
+    assert r.returncode == 0 and "0 images taken from" in r.stdout
+    assert counts(d) == before
+
+
+def test_images_folder_usage_errors(tmpdir_path):
+    d = site(tmpdir_path)
+    path = os.path.join(tmpdir_path, "pics.xml")
+    with open(path, "w") as f:
+        f.write(WITH_IMAGES)
+    for args in (["--images"], ["--images", os.path.join(tmpdir_path, "no")],
+                 ["--images", path]):
+        r = run("import", "wxr", d, path, *args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "--images" in r.stderr
+    assert counts(d)["posts"] == 0
