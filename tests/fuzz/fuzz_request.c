@@ -142,17 +142,27 @@ static size_t exchange(const void *data, size_t n, char *out, size_t cap,
     int fd = dial();
     size_t got = 0, off = 0;
 
+    /* EINTR is retried everywhere: libFuzzer's -timeout watchdog sends
+     * this process SIGALRM every few seconds (it once failed CI as "no
+     * longer serves a plain request (errno 4)") */
     while (off < n) {
         ssize_t w = send(fd, (const char *)data + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
         if (w <= 0)
             break; /* the server may close early on a bad request */
         off += (size_t)w;
     }
     while (got + 1 < cap) {
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, quiet_ms) <= 0)
+        int ready = poll(&pfd, 1, quiet_ms);
+        if (ready < 0 && errno == EINTR)
+            continue; /* the wait starts again: a few ms longer at most */
+        if (ready <= 0)
             break;
         ssize_t r = recv(fd, out + got, cap - 1 - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         got += (size_t)r;
